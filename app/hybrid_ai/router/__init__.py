@@ -76,9 +76,7 @@ def choose_rung(score: float, ladder: Sequence[Mapping[str, Any]]) -> str:
     return str(ladder[-1]["model"])
 
 
-def apply_thresholds(
-    ladder: Sequence[Mapping[str, Any]], overrides: Mapping[str, float]
-) -> list[dict[str, Any]]:
+def apply_thresholds(ladder: Sequence[Mapping[str, Any]], overrides: Mapping[str, float]) -> list[dict[str, Any]]:
     """A copy of the ladder with some rungs' max_complexity replaced; order must still increase."""
     out = [dict(r) for r in ladder]
     for rung in out:

@@ -8,9 +8,26 @@ from hybrid_ai.router import Score, register
 
 # The brief's signals: long prompts, "hard task" words, and code.
 _COMPLEX_WORDS = (
-    "analyze", "analyse", "compare", "explain why", "evaluate", "design", "architecture",
-    "optimize", "prove", "derive", "step by step", "trade-off", "tradeoff", "implications",
-    "comprehensive", "detailed", "strategy", "research", "critique", "debug",
+    "analyze",
+    "analyse",
+    "compare",
+    "explain why",
+    "evaluate",
+    "design",
+    "architecture",
+    "optimize",
+    "prove",
+    "derive",
+    "step by step",
+    "trade-off",
+    "tradeoff",
+    "implications",
+    "comprehensive",
+    "detailed",
+    "strategy",
+    "research",
+    "critique",
+    "debug",
 )
 _CODE = re.compile(r"```|\bdef |\bclass |\bfunction\b|\breturn\b|[{};]\s*$|#include|SELECT .* FROM", re.I | re.M)
 
