@@ -52,7 +52,7 @@ test-molecule: setup ## The Molecule scenarios (podman containers); SCENARIOS="a
 
 lint: setup $(LINT_TARGETS) ## ruff, yamllint and every linter the areas add
 	ruff check .
-	ruff format --check app tests infra 2>/dev/null || ruff format --check app tests
+	ruff format --check .
 	yamllint -s .
 
 bench: setup $(BENCH_TARGETS) ## Benchmarks that print figures (gateway overhead, cache throughput, router quality)
