@@ -33,15 +33,15 @@ _CODE = re.compile(r"```|\bdef |\bclass |\bfunction\b|\breturn\b|[{};]\s*$|#incl
 
 
 class HeuristicRouter:
-    """score = length (up to 0.4) + complex keywords (0.15 each, up to 0.4) + code (0.2)."""
+    """The brief's rule, in its own steps: length (+0.1 over 100 characters, +0.3 over 500),
+    complex keywords (0.15 each, up to 0.4) and code (+0.2); the sum capped at 1."""
 
     name = "heuristic"
 
     def score(self, prompt: str, system: str | None = None) -> Score:
         text = prompt if system is None else f"{system}\n{prompt}"
         lowered = text.lower()
-        words = len(text.split())
-        length = min(words / 500.0, 1.0) * 0.4
+        length = 0.3 if len(text) > 500 else 0.1 if len(text) > 100 else 0.0
         hits = sum(1 for w in _COMPLEX_WORDS if w in lowered)
         keywords = min(hits * 0.15, 0.4)
         code = 0.2 if _CODE.search(text) else 0.0
