@@ -1,0 +1,312 @@
+"""`hybrid-ai router eval|calibrate|train`: measure routers, fit thresholds to a traffic sample,
+and refit the learned router on the user's own labels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EVAL_ROUTERS = ("random", "heuristic", "learned")
+LABELS_KEY = "hai:router:labels"
+DECISION_PREFIX = "hai:decision:"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="router_command", metavar="ACTION")
+    sub.required = True
+
+    ev = sub.add_parser("eval", help="APGR, CPT(50%%), CPT(80%%) and decision time per benchmark and router")
+    ev.add_argument("--data", required=True, help="folder with the routing-eval files (RouteLLM format)")
+    ev.add_argument(
+        "--router",
+        action="append",
+        default=None,
+        help="router to evaluate (repeatable; 'random' = all ties); default: random, heuristic, learned",
+    )
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.set_defaults(_action=_eval)
+
+    cal = sub.add_parser("calibrate", help="set a tier's thresholds so a share of a prompt sample goes to the cloud")
+    cal.add_argument("--target-cloud-share", type=float, required=True, help="share of prompts for the cloud (0..1)")
+    cal.add_argument("--prompts", required=True, help="sample: JSON lines {prompt, system} or one prompt per line")
+    cal.add_argument("--tier", default="1", help="tier whose ladder is calibrated (default 1)")
+    cal.add_argument("--router", default=None, help="router (default: the tier's router)")
+    cal.add_argument("--write", default=None, metavar="PATH", help="write `thresholds:` YAML for the gateway config")
+    cal.set_defaults(_action=_calibrate)
+
+    tr = sub.add_parser("train", help="refit the learned router on feedback and cascade escalations")
+    src = tr.add_mutually_exclusive_group()
+    src.add_argument("--records", help="JSON lines: decision records with rating/escalated, or {prompt, label}")
+    src.add_argument("--redis", help="read the gateway's labels from this Redis URL")
+    tr.add_argument("--out", required=True, help="where to write the model (load it with HYBRID_AI_ROUTER_MODEL)")
+    tr.add_argument("--exemplars", default=None, help="base exemplars (default: the shipped ones)")
+    tr.add_argument("--user-weight", type=float, default=3.0, help="weight of one user label against one exemplar")
+    tr.add_argument("--min-word-count", type=int, default=2, help="learn weights for words seen this often (0: off)")
+    tr.set_defaults(_action=_train)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return int(args._action(args) or 0)
+    except (ValueError, OSError) as exc:
+        print(f"hybrid-ai router {args.router_command}: {exc}", file=sys.stderr)
+        return 2
+
+
+# ---------------------------------------------------------------- eval
+
+
+class _Constant:
+    """'random': every prompt gets the same score, so the order is a fair coin (APGR 0.5)."""
+
+    name = "random"
+
+    def score(self, prompt: str, system: str | None = None) -> Any:
+        from hybrid_ai.router import Score
+
+        return Score(value=0.5, factors={}, router=self.name)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def evaluate(data: str | Path, names: list[str]) -> list[dict[str, Any]]:
+    from hybrid_ai import router as routers
+    from hybrid_ai.router.evaldata import load_all
+    from hybrid_ai.router.metrics import apgr, cpt, quality_curve
+
+    benchmarks = load_all(data)
+    rows = []
+    for name in names:
+        router = _Constant() if name == "random" else routers.get_router(name)
+        router.score("warm up the router before timing")
+        for bench, items in benchmarks.items():
+            scores, times = [], []
+            for item in items:
+                t0 = time.perf_counter()
+                scores.append(router.score(item.prompt).value)
+                times.append((time.perf_counter() - t0) * 1000.0)
+            curve = quality_curve(scores, [i.weak for i in items], [i.strong for i in items])
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "router": name,
+                    "prompts": len(items),
+                    "apgr": round(apgr(curve), 4),
+                    "cpt50": round(cpt(curve, 0.5), 4),
+                    "cpt80": round(cpt(curve, 0.8), 4),
+                    "p50_ms": round(_percentile(times, 0.5), 4),
+                    "p99_ms": round(_percentile(times, 0.99), 4),
+                }
+            )
+    return rows
+
+
+def _eval(args: argparse.Namespace) -> int:
+    rows = evaluate(args.data, args.router or list(DEFAULT_EVAL_ROUTERS))
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    head = (
+        f"{'benchmark':<10} {'router':<10} {'n':>5} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in sorted(rows, key=lambda r: (r["benchmark"], r["router"])):
+        print(
+            f"{r['benchmark']:<10} {r['router']:<10} {r['prompts']:>5} {r['apgr']:>6.3f} {r['cpt50']:>6.1%} "
+            f"{r['cpt80']:>6.1%} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f}"
+        )
+    print("APGR: quality gap recovered, 0 = weak model only, 1 = strong only (random 0.5); CPT: share of")
+    print("strong-model calls needed to recover 50% / 80% of the gap. Ties count as broken at random.")
+    return 0
+
+
+# ---------------------------------------------------------------- calibrate
+
+
+def read_prompts(path: str | Path) -> list[tuple[str, str | None]]:
+    """JSON lines with "prompt" (and optional "system"), or plain text with one prompt per line."""
+    out: list[tuple[str, str | None]] = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("{"):
+                try:
+                    row = json.loads(text)
+                except ValueError:
+                    row = None
+                if isinstance(row, dict) and isinstance(row.get("prompt"), str):
+                    out.append((row["prompt"], row.get("system") if isinstance(row.get("system"), str) else None))
+                    continue
+            out.append((text, None))
+    if not out:
+        raise ValueError(f"{path}: no prompts")
+    return out
+
+
+def calibrate(scores: list[float], ladder: list[dict[str, Any]], share: float) -> dict[str, float]:
+    """Local thresholds such that about `share` of the scores reach the cloud rung (score >= the
+    last local threshold), every local threshold scaled by the same factor (relative bands kept)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"--target-cloud-share must be in [0, 1], got {share}")
+    local = [r for r in ladder if r.get("max_complexity") is not None]
+    if not local:
+        raise ValueError("the ladder has no local rung to calibrate")
+    ordered = sorted(scores)
+    n = len(ordered)
+    keep_local = round((1.0 - share) * n)  # this many lowest scores stay local
+    if keep_local <= 0:
+        cut = ordered[0] / 2 if ordered[0] > 0 else 1e-4
+    elif keep_local >= n:
+        cut = 1.0
+    else:
+        lo, hi = ordered[keep_local - 1], ordered[keep_local]
+        cut = (lo + hi) / 2 if hi > lo else hi + 1e-6  # ties: put the tied group in the cloud
+    cut = min(max(cut, 1e-4), 1.0)
+    top = float(local[-1]["max_complexity"])
+    return {r["model"]: round(max(float(r["max_complexity"]) * cut / top, 1e-6), 6) for r in local}
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from hybrid_ai import router as routers
+    from hybrid_ai.tiers import load_tier
+
+    tier = load_tier(args.tier)
+    ladder = tier["routing"]["ladder"]
+    name = args.router or tier["routing"].get("router", "heuristic")
+    router = routers.get_router(name)
+    prompts = read_prompts(args.prompts)
+    scores = [router.score(p, s).value for p, s in prompts]
+    thresholds = calibrate(scores, ladder, args.target_cloud_share)
+    new = routers.apply_thresholds(ladder, thresholds)
+    picks = [routers.choose_rung(v, new) for v in scores]
+    shares = {r["model"]: picks.count(r["model"]) / len(picks) for r in new}
+    print(f"tier {tier['tier']}, router {name}, {len(prompts)} prompts, target cloud share {args.target_cloud_share}")
+    for rung in new:
+        limit = rung.get("max_complexity")
+        band = f"< {limit:.4f}" if limit is not None else "rest"
+        print(f"  {rung['model']:<16} {band:<10} {shares[rung['model']]:6.1%} of the sample")
+    text = (
+        f"# made by: hybrid-ai router calibrate --target-cloud-share {args.target_cloud_share} "
+        f"--tier {tier['tier']} --router {name} ({len(prompts)} prompts)\n"
+        f"# valid with router: {name}; reached cloud share {shares['cloud']:.3f}\n"
+        f"router: {name}\n"
+        "thresholds:\n" + "".join(f"  {m}: {v}\n" for m, v in thresholds.items())
+    )
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}")
+    else:
+        print(text, end="")
+    return 0
+
+
+# ---------------------------------------------------------------- train
+
+
+def label_of(record: dict[str, Any]) -> float | None:
+    """What a gateway record says about routing: 1 = needed a stronger model, 0 = the local
+    answer was good, None = no routing information (e.g. a cloud answer rated either way)."""
+    if "label" in record:
+        return float(record["label"])
+    local = record.get("model") not in (None, "cloud")
+    if record.get("escalated"):
+        return 1.0
+    rating = record.get("rating")
+    if rating == "bad" and local:
+        return 1.0
+    if rating == "good" and local:
+        return 0.0
+    return None
+
+
+def records_from_file(path: str | Path) -> list[dict[str, Any]]:
+    out = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from None
+                if isinstance(row, dict):
+                    out.append(row)
+    return out
+
+
+def records_from_redis(url: str) -> list[dict[str, Any]]:
+    """Feedback labels (list hai:router:labels) plus escalated decisions (hai:decision:*)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
+    seen: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for raw in client.lrange(LABELS_KEY, 0, -1):
+        try:
+            row = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rid = row.get("request_id")
+            if rid:
+                seen[rid] = row  # the latest rating of a request wins
+            else:
+                rows.append(row)
+    for key in client.scan_iter(match=DECISION_PREFIX + "*", count=500):
+        rid = key[len(DECISION_PREFIX) :]
+        if rid in seen:
+            continue
+        raw = client.get(key)
+        try:
+            row = json.loads(raw) if raw else None
+        except ValueError:
+            continue
+        if isinstance(row, dict) and row.get("escalated"):
+            seen[rid] = row
+    client.close()
+    return rows + list(seen.values())
+
+
+def _train(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import learned
+
+    if args.records:
+        records = records_from_file(args.records)
+    elif args.redis:
+        records = records_from_redis(args.redis)
+    else:
+        records = []
+    user = []
+    for r in records:
+        label = label_of(r)
+        if label is not None and isinstance(r.get("prompt"), str) and r["prompt"].strip():
+            user.append((r["prompt"], r.get("system"), label, args.user_weight))
+    base = learned.read_exemplars(args.exemplars)
+    model = learned.fit(base + user, min_word_count=args.min_word_count if user else 0)
+    positives = sum(1 for u in user if u[2] >= 0.5)
+    meta = {
+        "made_by": "hybrid-ai router train",
+        "exemplars": len(base),
+        "user_labels": len(user),
+        "user_needs_stronger": positives,
+        "records_read": len(records),
+    }
+    learned.save(model, args.out, meta)
+    print(
+        f"trained on {len(base)} exemplars + {len(user)} user labels ({positives} 'needs stronger') "
+        f"from {len(records)} records; wrote {args.out}"
+    )
+    print(f"use it: HYBRID_AI_ROUTER_MODEL={args.out} with router: learned")
+    return 0
