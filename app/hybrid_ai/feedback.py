@@ -1,0 +1,85 @@
+"""`POST /api/v1/feedback {"request_id": "...", "rating": "good"|"bad"}`: the user's verdict on
+an answer, stored as a routing label for `hybrid-ai router train`.
+
+The gateway keeps each routing decision in Redis as JSON under `hai:decision:<request id>`
+({request_id, prompt, system, score, model, router, escalated, ...}). A rating is added to
+that record and appended to the list `hai:router:labels` (kept without TTL, last
+LABELS_MAX entries), which `hybrid-ai router train --redis URL` reads together with the
+decisions that a cascade escalated.
+
+The blueprint finds its dependencies in `current_app.extensions["hybrid_ai"]`: "store" (a
+hybrid_ai.store.Store, or anything with a redis `client`) and, if present, "api_keys"
+(hybrid_ai.auth.ApiKeys: the same Bearer keys as the rest of the API).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+
+DECISION_PREFIX = "hai:decision:"
+LABELS_KEY = "hai:router:labels"
+LABELS_MAX = 100_000
+RATINGS = ("good", "bad")
+
+bp = Blueprint("hybrid_ai_feedback", __name__)
+
+
+def _error(status: int, message: str) -> Any:
+    return jsonify({"error": message}), status
+
+
+def _deps() -> dict[str, Any]:
+    return current_app.extensions.get("hybrid_ai", {})
+
+
+@bp.post("/api/v1/feedback")
+def feedback() -> Any:
+    deps = _deps()
+    keys = deps.get("api_keys")
+    if keys is not None:
+        kid, message = keys.check(request.headers)
+        if kid is None:
+            return _error(401, message or "missing or wrong API key (Authorization: Bearer KEY)")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, 'send a JSON object: {"request_id": "...", "rating": "good" | "bad"}')
+    rid, rating = body.get("request_id"), body.get("rating")
+    if not isinstance(rid, str) or not rid.strip() or len(rid) > 200:
+        return _error(400, '"request_id" must be the non-empty id the gateway returned (at most 200 characters)')
+    if rating not in RATINGS:
+        return _error(400, f'"rating" must be one of {list(RATINGS)}')
+    store = deps.get("store")
+    client = getattr(store, "client", store)
+    if client is None:
+        return _error(503, "feedback needs Redis, which this gateway has not configured")
+    key = DECISION_PREFIX + rid
+    try:
+        raw = client.get(key)
+        if raw is None:
+            return _error(404, f"no routing decision recorded for request {rid!r} (unknown or expired)")
+        record = json.loads(raw)
+        if not isinstance(record, dict):
+            return _error(404, f"the decision record for request {rid!r} is unreadable")
+        record["rating"] = rating
+        label = {
+            "request_id": rid,
+            "rating": rating,
+            "prompt": record.get("prompt"),
+            "system": record.get("system"),
+            "model": record.get("model"),
+            "router": record.get("router"),
+            "score": record.get("score"),
+            "escalated": bool(record.get("escalated")),
+        }
+        pipe = client.pipeline()
+        pipe.set(key, json.dumps(record), keepttl=True)
+        pipe.rpush(LABELS_KEY, json.dumps(label))
+        pipe.ltrim(LABELS_KEY, -LABELS_MAX, -1)
+        pipe.execute()
+    except (redis.RedisError, OSError, ValueError) as exc:  # Redis down or bad record: say so, never a 500
+        return _error(503, f"feedback store unavailable ({type(exc).__name__}); try again later")
+    return jsonify({"request_id": rid, "rating": rating, "stored": True})

@@ -1,0 +1,102 @@
+"""Heuristic and learned routers: scores and factors, the ladder, thresholds, the registry."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hybrid_ai import router as routers
+from hybrid_ai.router.features import FEATURE_NAMES, extract
+from hybrid_ai.router.heuristic import HeuristicRouter
+
+LADDER = [{"model": "tiny", "max_complexity": 0.3}, {"model": "phi", "max_complexity": 0.6}, {"model": "cloud"}]
+PROMPTS = [
+    "hi",
+    "Write a haiku about rain.",
+    "Analyze and compare the trade-offs of microservice architecture in a detailed, comprehensive way. " * 10,
+    "```python\ndef f(x):\n    return x\n```\nWhy is this slow?",
+    "A shop sells 3 pens for $2. How much do 12 pens cost after a 10% discount?",
+]
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_heuristic_factors_are_explainable_and_bounded(prompt):
+    score = HeuristicRouter().score(prompt)
+    assert score.router == "heuristic"
+    assert 0.0 <= score.value <= 1.0
+    assert set(score.factors) == {"length", "keywords", "code"}
+    assert all(0.0 <= v <= 1.0 for v in score.factors.values())
+    assert score.value == pytest.approx(min(sum(score.factors.values()), 1.0), abs=1e-3)
+
+
+def test_heuristic_follows_the_brief():
+    h = HeuristicRouter()
+    assert h.score("hi").value == 0.0
+    assert h.score("x" * 150).factors["length"] == 0.1
+    assert h.score("x " * 300).factors["length"] == 0.3
+    assert h.score("please analyze and compare").factors["keywords"] == pytest.approx(0.3)
+    assert h.score("```\ncode\n```").factors["code"] == 0.2
+    long = "Analyze, compare, evaluate, design, optimize the architecture. " * 20 + "```x```"
+    assert h.score(long).value == pytest.approx(0.9)
+
+
+def test_choose_rung_bands():
+    assert routers.choose_rung(0.0, LADDER) == "tiny"
+    assert routers.choose_rung(0.29, LADDER) == "tiny"
+    assert routers.choose_rung(0.3, LADDER) == "phi"
+    assert routers.choose_rung(0.59, LADDER) == "phi"
+    assert routers.choose_rung(0.6, LADDER) == "cloud"
+    assert routers.choose_rung(1.0, LADDER) == "cloud"
+
+
+def test_apply_thresholds_overrides_and_validates():
+    new = routers.apply_thresholds(LADDER, {"tiny": 0.1})
+    assert [r.get("max_complexity") for r in new] == [0.1, 0.6, None]
+    assert LADDER[0]["max_complexity"] == 0.3  # the original is untouched
+    assert routers.choose_rung(0.2, new) == "phi"
+    with pytest.raises(ValueError, match="increase"):
+        routers.apply_thresholds(LADDER, {"tiny": 0.7})
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        routers.apply_thresholds(LADDER, {"phi": 1.5})
+
+
+def test_registry_names_and_errors():
+    assert {"heuristic", "learned"} <= set(routers.available())
+    assert routers.get_router("learned") is routers.get_router("learned")
+    with pytest.raises(ValueError, match=r"available: .*heuristic"):
+        routers.get_router("nope")
+
+
+def test_features_are_in_unit_interval():
+    for prompt in PROMPTS:
+        feats = extract(prompt)
+        assert tuple(feats) == FEATURE_NAMES
+        assert all(0.0 <= v < 1.0 for v in feats.values()), feats
+
+
+def test_learned_router_ranks_task_types():
+    r = routers.get_router("learned")
+    chat = r.score("Write a friendly birthday message for my aunt.")
+    code = r.score("Implement a thread-safe LRU cache in Python and explain the time complexity of each method.")
+    maths = r.score(
+        "A tank holds 240 litres. It loses 15% each day and 12 litres are added every evening. "
+        "How many litres are left after 3 days?"
+    )
+    assert chat.value < 0.3 < code.value
+    assert chat.value < maths.value
+    assert code.factors["code"] > 0
+    assert chat.factors["open_ended"] < 0  # explains why it stays local
+    assert all(0.0 <= s.value <= 1.0 for s in (chat, code, maths))
+
+
+def test_learned_router_decision_time_budget():
+    r = routers.get_router("learned")
+    prompts = [p * k for p in PROMPTS for k in (1, 3)] * 20
+    times = []
+    for p in prompts:
+        t0 = time.perf_counter()
+        r.score(p)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    assert times[int(0.99 * (len(times) - 1))] < 0.010
