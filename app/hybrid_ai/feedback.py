@@ -53,7 +53,7 @@ def feedback() -> Any:
     if rating not in RATINGS:
         return _error(400, f'"rating" must be one of {list(RATINGS)}')
     store = deps.get("store")
-    client = getattr(store, "client", store)
+    client = store if isinstance(store, redis.Redis) or store is None else getattr(store, "client", None)
     if client is None:
         return _error(503, "feedback needs Redis, which this gateway has not configured")
     key = DECISION_PREFIX + rid

@@ -166,14 +166,13 @@ def calibrate(scores: list[float], ladder: list[dict[str, Any]], share: float) -
         raise ValueError("the ladder has no local rung to calibrate")
     ordered = sorted(scores)
     n = len(ordered)
-    keep_local = round((1.0 - share) * n)  # this many lowest scores stay local
-    if keep_local <= 0:
-        cut = ordered[0] / 2 if ordered[0] > 0 else 1e-4
-    elif keep_local >= n:
-        cut = 1.0
-    else:
-        lo, hi = ordered[keep_local - 1], ordered[keep_local]
-        cut = (lo + hi) / 2 if hi > lo else hi + 1e-6  # ties: put the tied group in the cloud
+    # candidate cuts: between each pair of distinct neighbouring scores, and beyond both ends;
+    # pick the one whose cloud share (scores >= cut) is nearest the target (ties cannot split)
+    candidates = [(1.0, sum(1 for v in ordered if v >= 1.0) / n), (ordered[0] / 2, 1.0)]
+    for i in range(1, n):
+        if ordered[i] > ordered[i - 1]:
+            candidates.append(((ordered[i - 1] + ordered[i]) / 2, (n - i) / n))
+    cut = min(candidates, key=lambda c: (abs(c[1] - share), -c[0]))[0]
     cut = min(max(cut, 1e-4), 1.0)
     top = float(local[-1]["max_complexity"])
     return {r["model"]: round(max(float(r["max_complexity"]) * cut / top, 1e-6), 6) for r in local}
@@ -194,6 +193,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     picks = [routers.choose_rung(v, new) for v in scores]
     shares = {r["model"]: picks.count(r["model"]) / len(picks) for r in new}
     print(f"tier {tier['tier']}, router {name}, {len(prompts)} prompts, target cloud share {args.target_cloud_share}")
+    if abs(shares["cloud"] - args.target_cloud_share) > 0.05:
+        print(f"  note: many prompts share a score; the nearest reachable cloud share is {shares['cloud']:.1%}")
     for rung in new:
         limit = rung.get("max_complexity")
         band = f"< {limit:.4f}" if limit is not None else "rest"
