@@ -1,0 +1,90 @@
+"""Prometheus metrics, correct across gunicorn workers (prometheus_client multiprocess mode).
+
+`hybrid-ai serve` sets PROMETHEUS_MULTIPROC_DIR (wiped at start) before any worker imports
+prometheus_client; /metrics then sums every worker's files. Without that variable (a single
+process, e.g. tests with Flask's client) the default registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, float("inf"))
+COMPLEXITY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, float("inf"))
+
+
+class Metrics:
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.requests = Counter(
+            "api_gateway_requests_total",
+            "Requests answered, by model, backend and HTTP status",
+            ["model", "backend", "status"],
+        )
+        self.duration = Histogram(
+            "api_gateway_request_duration_seconds", "Request latency by backend", ["backend"], buckets=LATENCY_BUCKETS
+        )
+        self.cost = Counter("api_gateway_cost_total", "USD actually spent, by model", ["model"])
+        self.cloud_equivalent = Counter(
+            "api_gateway_cloud_equivalent_cost_total", "USD the same tokens would cost on the cloud model", ["model"]
+        )
+        self.cache = Counter("api_gateway_cache_total", "Cache lookups by result", ["result"])
+        self.tokens = Counter("api_gateway_tokens_total", "Tokens by model and direction", ["model", "direction"])
+        self.fallbacks = Counter(
+            "api_gateway_fallbacks_total", "Fallbacks and escalations", ["from_model", "to_model", "reason"]
+        )
+        self.complexity = Histogram("api_gateway_complexity", "Router scores", buckets=COMPLEXITY_BUCKETS)
+        self.backend_up = Gauge(
+            "api_gateway_backend_up",
+            "1 when a backend answered its last call",
+            ["backend"],
+            multiprocess_mode="livesum",
+        )
+        self.budget_spent = Gauge(
+            "api_gateway_budget_spent_usd", "Cloud USD spent this month", multiprocess_mode="mostrecent"
+        )
+        self.monthly_budget = Gauge("api_gateway_monthly_budget_usd", "Monthly cloud budget", multiprocess_mode="max")
+
+
+_lock = threading.Lock()
+_metrics: Metrics | None = None
+
+
+def get() -> Metrics:
+    """The process's metrics (created once: the default registry refuses duplicates)."""
+    global _metrics
+    with _lock:
+        if _metrics is None:
+            _metrics = Metrics()
+        return _metrics
+
+
+def render() -> tuple[bytes, str]:
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry: Any = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def prepare_multiproc_dir(path: str) -> None:
+    """Create the directory and wipe files of a previous run (stale values would be summed)."""
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+
+
+def mark_process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
