@@ -20,6 +20,16 @@ def role_vars(role: str, **overrides) -> dict:
             data.update(yaml.safe_load(path.read_text()) or {})
     data.update(overrides)
     data.setdefault("ansible_managed", "Managed by Ansible (hybrid-ai-stack)")
+    # Resolve values that refer to other role variables (e.g. "{{ taskwarrior_data_dir }}/hooks"), as
+    # Ansible does lazily; values that need facts or other roles stay as they are.
+    env = _env(None)
+    for _ in range(3):
+        for key, value in data.items():
+            if isinstance(value, str) and "{{" in value and key not in overrides:
+                try:
+                    data[key] = env.from_string(value).render(**data)
+                except jinja2.UndefinedError:
+                    pass
     return data
 
 
@@ -27,9 +37,9 @@ def _nice_yaml(value, indent=2):
     return yaml.safe_dump(value, indent=indent, default_flow_style=False, sort_keys=True)
 
 
-def render(role: str, template: str, **overrides) -> str:
+def _env(role: str | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(ROLES / role / "templates")),
+        loader=jinja2.FileSystemLoader(str(ROLES / role / "templates")) if role else None,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -38,4 +48,8 @@ def render(role: str, template: str, **overrides) -> str:
     env.filters["to_json"] = json.dumps
     env.filters["to_nice_yaml"] = _nice_yaml
     env.filters["bool"] = lambda v: v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
-    return env.get_template(template).render(**role_vars(role, **overrides))
+    return env
+
+
+def render(role: str, template: str, **overrides) -> str:
+    return _env(role).get_template(template).render(**role_vars(role, **overrides))

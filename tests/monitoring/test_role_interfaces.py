@@ -7,7 +7,7 @@ import yaml
 
 from .render import ROLES
 
-MONITORING_ROLES = ["prometheus", "grafana"]
+MONITORING_ROLES = ["prometheus", "grafana", "taskwarrior", "nvidia"]
 
 
 def _present(role: str) -> bool:
