@@ -37,5 +37,5 @@ def test_templates_carry_the_managed_header(role):
     if not _present(role):
         pytest.fail(f"role {role} missing")
     for tpl in (ROLES / role / "templates").rglob("*.j2"):
-        first = tpl.read_text().splitlines()[0]
-        assert "ansible_managed" in first, f"{tpl} must start with the ansible_managed comment"
+        head = tpl.read_text().splitlines()[:2]  # line 2 after a shebang
+        assert any("ansible_managed" in line for line in head), f"{tpl} must start with the ansible_managed comment"
