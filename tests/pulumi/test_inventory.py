@@ -50,7 +50,6 @@ def test_hosts_yml_shape(tmp_path):
         "ansible_python_interpreter": "/usr/bin/python3",
         "hybrid_tier": 3,
         "hybrid_cloud": "aws",
-        "hybrid_private_ip": "10.42.1.10",
     }
     assert doc["all"]["vars"] == {"hybrid_admin_cidrs": [ADMIN], "hybrid_gateway_cidrs": [GATEWAY]}
     assert list(doc["all"]["children"]) == list(GROUPS) == ["gateway", "llm", "cache", "monitoring", "automation"]

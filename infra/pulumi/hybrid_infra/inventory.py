@@ -107,8 +107,8 @@ def hosts_document(outputs: dict[str, Any]) -> dict[str, Any]:
             "hybrid_tier": tier,
             "hybrid_cloud": entry.get("cloud"),
         }
-        if entry.get("private_ip"):
-            hostvars["hybrid_private_ip"] = entry["private_ip"]
+        # the private address stays in the stack output only: on a single box every service
+        # listens on loopback, and setting hybrid_private_address would make roles bind to it
         hosts[name] = hostvars
         for group in entry.get("groups") or GROUPS:
             if group not in groups:
