@@ -1,4 +1,4 @@
-"""Fixtures: a real Prometheus (Debian's binary) scraping a real multiprocess metrics endpoint."""
+"""Fixtures: a real Prometheus (Debian's binary) scraping the real gateway (`hybrid-ai serve`)."""
 
 from __future__ import annotations
 
@@ -77,22 +77,91 @@ class PromAPI:
             return json.loads(e.read())
 
 
+class Gateway:
+    """`hybrid-ai serve` (gunicorn, 2 workers, multiprocess metrics) on a free port, with its backends."""
+
+    def __init__(self, url: str, key: str, task_env: dict[str, str], cloud_model: str):
+        self.url, self.key, self.task_env, self.cloud_model = url, key, task_env, cloud_model
+
+    def chat(self, prompt: str, model: str = "auto") -> dict:
+        import json
+
+        req = urllib.request.Request(
+            self.url + "/api/v1/chat",
+            data=json.dumps({"prompt": prompt, "model": model, "max_tokens": 16}).encode(),
+            headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read())
+
+
 @pytest.fixture(scope="module")
-def metrics_endpoint(tmp_path_factory):
-    """A multiprocess metrics endpoint speaking the gateway's metric contract."""
-    mpdir = tmp_path_factory.mktemp("multiproc")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(HERE / "contract_exporter.py"), str(port), str(mpdir)])
+def gateway(tmp_path_factory):
+    """The real gateway with Redis, llama.cpp's server (small Gemma GGUF) and the Anthropic stand-in.
+
+    Taskwarrior is on, with the taskwarrior role's rendered taskrc and on-add hook, so routing
+    records go through the same validation as on a server.
+    """
+    from tests.gateway.conftest import KEYS, LlamaServer, RedisServer, make_config
+    from tests.gateway.fake_anthropic import FakeAnthropic
+
+    work = tmp_path_factory.mktemp("gw")
+    data = work / "task"
+    (data / "hooks").mkdir(parents=True)
+    tw = {"taskwarrior_data_dir": str(data), "taskwarrior_taskrc": str(work / ".taskrc")}
+    (work / ".taskrc").write_text(render("taskwarrior", "taskrc.j2", **tw))
+    hook = data / "hooks" / "on-add-hybrid-ai-routing.py"
+    hook.write_text(render("taskwarrior", "on-add-hybrid-ai-routing.py.j2", **tw))
+    hook.chmod(0o755)
+    redis = RedisServer(work / "redis").start()
+    llama = LlamaServer(work / "llama").start()
+    cloud = FakeAnthropic().start()
+    procs = [redis, llama]
     try:
-        wait_http(f"http://127.0.0.1:{port}/metrics", proc)
-        yield f"127.0.0.1:{port}"
+        cfg = make_config(
+            work,
+            redis.url,
+            llama.url,
+            cloud.url,
+            taskwarrior__enabled=True,
+            taskwarrior__taskrc=str(work / ".taskrc"),
+            taskwarrior__data_dir=str(data),
+        )
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "ANTHROPIC_API_KEY")}
+        log = (work / "gateway.log").open("w")
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "hybrid-ai"),
+                "serve",
+                "--config",
+                str(work / "gateway.yml"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/health", proc, 60)
+            task_env = {**os.environ, "TASKRC": str(work / ".taskrc"), "TASKDATA": str(data), "HOME": str(work)}
+            yield Gateway(f"http://127.0.0.1:{port}", KEYS[0], task_env, cfg["cloud"]["model"])
+        finally:
+            stop(proc)
+            log.close()
     finally:
-        stop(proc)
+        for p in procs:
+            p.stop()
+        cloud.stop()
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory, metrics_endpoint):
-    """Debian's Prometheus with the role's rendered config and rules, scraping every second."""
+def prometheus(tmp_path_factory, gateway):
+    """Debian's Prometheus with the role's rendered config and rules, scraping the gateway every second."""
     work = tmp_path_factory.mktemp("prometheus")
     rules_dir = work / "rules.d"
     rules_dir.mkdir()
@@ -104,7 +173,7 @@ def prometheus(tmp_path_factory, metrics_endpoint):
         prometheus_listen_address=f"127.0.0.1:{port}",
         prometheus_scrape_interval="1s",
         prometheus_evaluation_interval="1s",
-        prometheus_gateway_targets=[metrics_endpoint],
+        prometheus_gateway_targets=[gateway.url.removeprefix("http://")],
         prometheus_node_exporter_enabled=False,
         prometheus_redis_exporter_enabled=False,
         __prometheus_rules_dir=str(rules_dir),
