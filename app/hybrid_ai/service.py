@@ -289,6 +289,8 @@ class Gateway:
             answer = rejected.pop()
             result.degraded = True
             result.degraded_reason = previous[1] if previous else "cascade"
+            if previous is not None and previous[0] != answer[0]:
+                self._escalate(result.escalations, previous[0], answer[0], previous[1])
         extra_cost = 0.0
         for model, completion in rejected:  # what the turned-down answers cost still counts
             c = self.prices.call(model, completion.tokens_in, completion.tokens_out)
