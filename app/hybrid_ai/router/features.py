@@ -77,9 +77,10 @@ _RATE = _Lexicon(
 _REASONING = _Lexicon(
     "puzzle riddle logic logical deduce infer therefore implies assume suppose paradox contradiction reason "
     "reasoning justify brainteaser sequence pattern constraint consistent possible impossible order rank "
-    "ranking arrange",
+    "ranking arrange uncertain statement statements relationship clue clues",
     "true or false|which one|which of|who is|who was|who will|given that|step by step|step-by-step|"
-    "explain your answer|brain teaser|trick question|next number",
+    "explain your answer|brain teaser|trick question|next number|odd one out|does not belong|"
+    "true false or uncertain|which direction",
 )
 _CODE = _Lexicon(
     "function program code python java javascript c++ rust golang sql bug runtime api html css script array binary",
@@ -106,11 +107,17 @@ _EXTRACT = _Lexicon(
     "given the following|given the text|given the passage|given the data",
 )
 _OPEN_ENDED = _Lexicon(
-    "story poem poetry haiku lyrics song blog essay email letter speech tweet slogan imagine pretend roleplay "
-    "role-play character dialogue fiction creative describe opinion feel favorite favourite recommend suggest "
-    "tips ideas brainstorm persuasive rewrite rephrase translate polish friendly casual hello hi thanks",
-    "role play|act as|you are a|thank you",
+    "story poem poetry haiku lyrics song blog essay email letter speech tweet slogan imagine character dialogue "
+    "fiction creative describe opinion feel favorite favourite recommend suggest tips ideas brainstorm "
+    "persuasive rewrite rephrase translate polish friendly casual hello hi thanks",
+    "thank you",
     "advert motivat summar",
+)
+# Role-play framing: the model answers in a persona, where fluency matters more than rigour.
+_PERSONA = _Lexicon(
+    "pretend roleplay role-play persona embrace impersonate",
+    "act as|you are a|you are an|you are now|now you are|imagine you are|imagine yourself|picture yourself|"
+    "suppose you are|role of|play the role|in the style of|as if you were|speak like|talk like|stay in character",
 )
 
 
@@ -132,6 +139,7 @@ FEATURE_NAMES = (
     "constraints",
     "extraction",
     "open_ended",
+    "persona",
     "questions",
 )
 
@@ -156,5 +164,6 @@ def extract(prompt: str, system: str | None = None) -> dict[str, float]:
         "constraints": _sat(_CONSTRAINTS.count(ctx), 2.0),
         "extraction": _sat(_EXTRACT.count(ctx), 2.0),
         "open_ended": _sat(_OPEN_ENDED.count(ctx), 2.0),
+        "persona": _sat(_PERSONA.count(ctx), 1.0),
         "questions": _sat(_count(_QUESTION, text), 2.0),
     }

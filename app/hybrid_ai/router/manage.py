@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="router to evaluate (repeatable; 'random' = all ties); default: random, heuristic, learned",
     )
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.add_argument("--repeats", type=int, default=5, help="timed calls per prompt (median is kept; default 5)")
     ev.set_defaults(_action=_eval)
 
     cal = sub.add_parser("calibrate", help="set a tier's thresholds so a share of a prompt sample goes to the cloud")
@@ -79,7 +80,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def evaluate(data: str | Path, names: list[str]) -> list[dict[str, Any]]:
+def evaluate(data: str | Path, names: list[str], repeats: int = 5) -> list[dict[str, Any]]:
+    """Quality and decision time per benchmark and router. A prompt's decision time is the median
+    of `repeats` timed calls; p50/p99 are taken over prompts."""
     from hybrid_ai import router as routers
     from hybrid_ai.router.evaldata import load_all
     from hybrid_ai.router.metrics import apgr, cpt, quality_curve
@@ -92,9 +95,13 @@ def evaluate(data: str | Path, names: list[str]) -> list[dict[str, Any]]:
         for bench, items in benchmarks.items():
             scores, times = [], []
             for item in items:
-                t0 = time.perf_counter()
-                scores.append(router.score(item.prompt).value)
-                times.append((time.perf_counter() - t0) * 1000.0)
+                runs = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    value = router.score(item.prompt).value
+                    runs.append((time.perf_counter() - t0) * 1000.0)
+                scores.append(value)
+                times.append(sorted(runs)[len(runs) // 2])  # the prompt's median: robust to a busy CPU
             curve = quality_curve(scores, [i.weak for i in items], [i.strong for i in items])
             rows.append(
                 {
@@ -112,7 +119,7 @@ def evaluate(data: str | Path, names: list[str]) -> list[dict[str, Any]]:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    rows = evaluate(args.data, args.router or list(DEFAULT_EVAL_ROUTERS))
+    rows = evaluate(args.data, args.router or list(DEFAULT_EVAL_ROUTERS), repeats=args.repeats)
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -128,6 +135,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
     print("APGR: quality gap recovered, 0 = weak model only, 1 = strong only (random 0.5); CPT: share of")
     print("strong-model calls needed to recover 50% / 80% of the gap. Ties count as broken at random.")
+    print(f"Decision time: per prompt the median of {args.repeats} calls, then p50/p99 over the prompts.")
     return 0
 
 
