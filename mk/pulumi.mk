@@ -10,10 +10,14 @@ REGION ?=
 ZONE ?=
 GCP_PROJECT ?=
 OUTPUTS ?=
+DISK_GB ?=
+# deploy/destroy use the stack <cloud>-tier<N>, unless STACK is given: `make deploy CLOUD=aws TIER=3
+# STACK=aws-tier2` resizes the box of stack aws-tier2 to tier 3 (the same box, not a new one).
+CLOUD_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),$(1)-tier$(TIER))
 SSH_WAIT_S ?= 600
 PULUMI_ENV = PULUMI="$(PULUMI)" PY="$(PY)" TIER="$(TIER)" SSH_PUBLIC_KEY="$(SSH_PUBLIC_KEY)" \
   ADMIN_CIDRS="$(ADMIN_CIDRS)" GATEWAY_CIDRS="$(GATEWAY_CIDRS)" REGION="$(REGION)" ZONE="$(ZONE)" \
-  GCP_PROJECT="$(GCP_PROJECT)" SSH_WAIT_S="$(SSH_WAIT_S)"
+  GCP_PROJECT="$(GCP_PROJECT)" SSH_WAIT_S="$(SSH_WAIT_S)" DISK_GB="$(DISK_GB)"
 
 LINT_TARGETS += lint-workflows
 
@@ -23,16 +27,16 @@ inventory: ## Write inventories/$(STACK)/hosts.yml from a stack's outputs (STACK
 	$(PULUMI_ENV) STACK="$(STACK)" OUTPUTS="$(OUTPUTS)" infra/pulumi/deploy.sh inventory
 
 deploy-aws: ## Buy a tier's box on AWS and configure it (TIER=N ADMIN_CIDRS=ip/32 [REGION=...])
-	$(PULUMI_ENV) CLOUD=aws STACK="aws-tier$(TIER)" infra/pulumi/deploy.sh up
+	$(PULUMI_ENV) CLOUD=aws STACK="$(call CLOUD_STACK,aws)" infra/pulumi/deploy.sh up
 
 deploy-gcp: ## Buy a tier's box on GCP and configure it (TIER=N ADMIN_CIDRS=ip/32 GCP_PROJECT=... [ZONE=...])
-	$(PULUMI_ENV) CLOUD=gcp STACK="gcp-tier$(TIER)" infra/pulumi/deploy.sh up
+	$(PULUMI_ENV) CLOUD=gcp STACK="$(call CLOUD_STACK,gcp)" infra/pulumi/deploy.sh up
 
 destroy-aws: ## Tear down the AWS stack aws-tier$(TIER) (pulumi destroy) and its inventory
-	$(PULUMI_ENV) CLOUD=aws STACK="aws-tier$(TIER)" infra/pulumi/deploy.sh destroy
+	$(PULUMI_ENV) CLOUD=aws STACK="$(call CLOUD_STACK,aws)" infra/pulumi/deploy.sh destroy
 
 destroy-gcp: ## Tear down the GCP stack gcp-tier$(TIER) (pulumi destroy) and its inventory
-	$(PULUMI_ENV) CLOUD=gcp STACK="gcp-tier$(TIER)" infra/pulumi/deploy.sh destroy
+	$(PULUMI_ENV) CLOUD=gcp STACK="$(call CLOUD_STACK,gcp)" infra/pulumi/deploy.sh destroy
 
 pulumi-check: ## Check a stack's config without any cloud call (STACK=aws-tier1 ...)
 	cd infra/pulumi && $(PY) -m hybrid_infra.config --stack-file "Pulumi.$(STACK).yaml" --stack "$(STACK)"

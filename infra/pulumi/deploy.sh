@@ -10,6 +10,7 @@
 #   SSH_PUBLIC_KEY_TEXT="ssh-ed25519 AAAA..."  the key itself instead of a file (CI)
 #   OUTPUTS=file.json          `inventory` from saved `pulumi stack output --json` (no CLI needed)
 #   REGION=us-east-1 (aws)     ZONE=us-central1-a GCP_PROJECT=my-project (gcp)
+#   DISK_GB=120                keep a bigger disk than the tier's (after a downgrade: disks never shrink)
 #   SSH_WAIT_S=600             how long to wait for SSH after `pulumi up`
 #   API_KEY_FILE=...           the gateway key to smoke-test with (default: the secrets dir)
 #   SMOKE=0                    skip the smoke test (e.g. when this machine is not in GATEWAY_CIDRS)
@@ -136,6 +137,7 @@ configure_stack() { # steps 2-4: select/create the stack, set its config, check 
   if [[ -n ${REGION:-} && $CLOUD == aws ]]; then pulumi_ config set region "$REGION" --stack "$STACK"; fi
   if [[ -n ${ZONE:-} && $CLOUD == gcp ]]; then pulumi_ config set zone "$ZONE" --stack "$STACK"; fi
   if [[ -n ${GCP_PROJECT:-} && $CLOUD == gcp ]]; then pulumi_ config set gcpProject "$GCP_PROJECT" --stack "$STACK"; fi
+  if [[ -n ${DISK_GB:-} ]]; then pulumi_ config set diskGb "$DISK_GB" --stack "$STACK"; fi
 
   step 4 "checking the config (no cloud call yet)"
   (cd "$PULUMI_DIR" && "$PY" -m hybrid_infra.config --stack-file "Pulumi.$STACK.yaml" --stack "$STACK") ||

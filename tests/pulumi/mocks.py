@@ -18,6 +18,7 @@ PULUMI_DIR = ROOT / "infra" / "pulumi"
 PROJECT = "hybrid-ai-stack"
 AMI_ID = "ami-0fedcba9876543210"
 GCP_IMAGE = "https://www.googleapis.com/compute/v1/projects/debian-cloud/global/images/debian-12-bookworm-v20261101"
+GCP_DISKS = "https://www.googleapis.com/compute/v1/projects/hybrid-test-123/zones/us-central1-a/disks"
 AWS_EIP = "198.18.0.10"
 GCP_ADDRESS = "198.18.0.20"
 PRIVATE_IP = "10.42.1.10"
@@ -40,6 +41,8 @@ class Recorder(pulumi.runtime.Mocks):
             outputs["privateIp"] = PRIVATE_IP
         elif args.typ == "aws:ec2/keyPair:KeyPair":
             outputs["keyName"] = f"{args.name}-generated"
+        elif args.typ == "gcp:compute/disk:Disk":
+            outputs["selfLink"] = f"{GCP_DISKS}/{inputs.get('name', args.name)}"
         elif args.typ == "gcp:compute/address:Address":
             outputs["address"] = GCP_ADDRESS
         elif args.typ == "gcp:compute/instance:Instance":

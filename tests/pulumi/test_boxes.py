@@ -17,6 +17,7 @@ from tests.pulumi.mocks import (
     AWS_EIP,
     GATEWAY,
     GCP_ADDRESS,
+    GCP_DISKS,
     GCP_IMAGE,
     PRIVATE_IP,
     base_config,
@@ -30,9 +31,9 @@ COMBOS = [(cloud, tier) for cloud in ("aws", "gcp") for tier in (1, 2, 3, 4)]
 WORLD = {"0.0.0.0/0", "::/0"}
 
 
-def run_stack(cloud: str, tier: int, **overrides):
-    """Build the program for one stack; return (recorder, resolved outputs)."""
-    stack = f"{cloud}-tier{tier}"
+def run_stack(cloud: str, tier: int, stack: str | None = None, **overrides):
+    """Build the program for one stack; return (recorder, resolved outputs, settings)."""
+    stack = stack or f"{cloud}-tier{tier}"
     recorder = install_mocks(stack)
     settings = validate(base_config(cloud, tier, **overrides), stack=stack)
     resolved: dict = {}
@@ -143,11 +144,14 @@ def check_gcp(recorder, box, tier, settings):
     (instance,) = recorder.of_type("gcp:compute/instance:Instance")
     assert instance["machineType"] == box["size"]
     assert instance["zone"] == "us-central1-a"
-    params = instance["bootDisk"]["initializeParams"]
-    assert params["size"] == box["disk_gb"]
-    assert params["image"] == GCP_IMAGE
+    (disk,) = recorder.of_type("gcp:compute/disk:Disk")
+    assert disk["size"] == box["disk_gb"]
+    assert disk["image"] == GCP_IMAGE
+    assert disk["type"] == "pd-balanced"
+    assert disk["labels"]["hybrid-ai-tier"] == str(tier)
     # persistent disks are encrypted by Google by default; no CMEK unless diskKmsKey is set
-    assert "kmsKeySelfLink" not in instance["bootDisk"]
+    assert "diskEncryptionKey" not in disk
+    assert instance["bootDisk"] == {"source": f"{GCP_DISKS}/hybrid-ai-gcp-tier{tier}-boot", "autoDelete": False}
     assert instance["labels"]["hybrid-ai-tier"] == str(tier)
     assert instance["labels"]["hybrid-ai-stack"] == f"gcp-tier{tier}"
     meta = instance["metadata"]
@@ -231,7 +235,8 @@ def test_gcp_existing_network_os_login_cmek_ubuntu():
     for rule in recorder.of_type("gcp:compute/firewall:Firewall"):
         assert rule["network"] == "default"
     (instance,) = recorder.of_type("gcp:compute/instance:Instance")
-    assert instance["bootDisk"]["kmsKeySelfLink"] == key
+    (disk,) = recorder.of_type("gcp:compute/disk:Disk")
+    assert disk["diskEncryptionKey"] == {"kmsKeySelfLink": key}
     assert instance["metadata"]["enable-oslogin"] == "TRUE"
     assert "ssh-keys" not in instance["metadata"]
     assert instance["networkInterfaces"][0]["network"] == "default"
@@ -255,3 +260,30 @@ def test_gateway_defaults_to_admin_cidrs():
     (sg,) = recorder.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert {r["fromPort"]: r["cidrBlocks"] for r in sg["ingress"]} == {22: [ADMIN], 8080: [ADMIN]}
     assert out["inventory"]["vars"]["hybrid_gateway_cidrs"] == [ADMIN]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+def test_tier_change_resizes_the_same_box(cloud):
+    """Same stack, tier 2 -> 4: every resource keeps its name (no replacement); sizes follow tiers/."""
+    before, _, _ = run_stack(cloud, 2, stack=f"{cloud}-prod", zone="us-central1-a" if cloud == "gcp" else None)
+    after, out, _ = run_stack(cloud, 4, stack=f"{cloud}-prod", zone="us-central1-a" if cloud == "gcp" else None)
+    names = lambda rec: sorted((t, n) for t, n, _ in rec.resources)  # noqa: E731
+    assert names(before) == names(after)
+    kind = "aws:ec2/instance:Instance" if cloud == "aws" else "gcp:compute/instance:Instance"
+    key = "instanceType" if cloud == "aws" else "machineType"
+    (old,), (new,) = before.of_type(kind), after.of_type(kind)
+    assert (old[key], new[key]) == (box_for(2, cloud)["size"], box_for(4, cloud)["size"])
+    if cloud == "gcp":
+        assert old["name"] == new["name"] == "hybrid-ai-gcp-prod"
+        (d2,), (d4,) = before.of_type("gcp:compute/disk:Disk"), after.of_type("gcp:compute/disk:Disk")
+        assert (d2["name"], d2["size"], d4["size"]) == ("hybrid-ai-gcp-prod-boot", box_for(2, cloud)["disk_gb"], 120)
+        assert new["allowStoppingForUpdate"] is True
+    assert out["inventory"]["hosts"][0]["hybrid_tier"] == 4
+
+
+def test_disk_kept_bigger_after_a_downgrade():
+    recorder, out, _ = run_stack("aws", 1, diskGb="120")
+    (instance,) = recorder.of_type("aws:ec2/instance:Instance")
+    assert instance["rootBlockDevice"]["volumeSize"] == 120
+    assert instance["instanceType"] == box_for(1, "aws")["size"]
+    assert out["inventory"]["hosts"][0]["disk_gb"] == 120

@@ -129,6 +129,8 @@ def test_gpu_tier_in_zone_without_the_gpu():
         ("aws", {"image": "centos-7"}, "image must be one of"),
         ("aws", {"allowWorldSsh": "maybe"}, "allowWorldSsh must be true or false"),
         ("aws", {"adminCidr": "x"}, "unknown setting(s) ['adminCidr']"),
+        ("aws", {"diskGb": "10"}, "diskGb must be a whole number of GB from tier 2's"),
+        ("gcp", {"diskGb": "big"}, "diskGb must be a whole number"),
     ],
 )
 def test_other_bad_settings(cloud, overrides, expected):

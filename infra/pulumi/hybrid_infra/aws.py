@@ -139,7 +139,7 @@ class AwsTierBox(pulumi.ComponentResource):
             key_name=key.key_name,
             associate_public_ip_address=False,
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
-                volume_size=box["disk_gb"],
+                volume_size=settings.disk_gb,
                 volume_type="gp3",
                 encrypted=True,
                 kms_key_id=settings.disk_kms_key,

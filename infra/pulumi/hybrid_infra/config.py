@@ -55,6 +55,7 @@ KNOWN_KEYS = {
     "subnetwork",
     "osLogin",
     "diskKmsKey",
+    "diskGb",
     "namePrefix",
 }
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -103,11 +104,19 @@ class StackSettings:
     disk_kms_key: str | None = None
     name_prefix: str = "hybrid-ai"
     labels: dict[str, str] = field(default_factory=dict)
+    disk_gb_override: int | None = None
+
+    @property
+    def disk_gb(self) -> int:
+        """The tier's disk, or the larger size an operator keeps after a downgrade (disks never shrink)."""
+        return self.disk_gb_override or int(self.box["disk_gb"])
 
     @property
     def name(self) -> str:
-        """The box's name: short, lowercase, valid on both clouds."""
-        return f"{self.name_prefix}-{self.cloud}-tier{self.tier}"
+        """The box's name, from the stack (not the tier, so a tier change resizes the same box
+        instead of replacing it): lowercase, short enough for GCP names with their suffixes."""
+        slug = re.sub(r"[^a-z0-9-]+", "-", self.stack.lower()).strip("-") or "stack"
+        return f"{self.name_prefix}-{slug}"[:40].rstrip("-")
 
 
 def _as_list(value: Any) -> list[Any] | None:
@@ -289,9 +298,20 @@ def validate(raw: Mapping[str, Any], stack: str = "dev") -> StackSettings:
         if vpc_id or subnet_id or values.get("availabilityZone"):
             problems.append("vpcId, subnetId and availabilityZone are AWS settings; on GCP use network/subnetwork/zone")
 
+    disk_override: int | None = None
     box: dict[str, Any] = {}
     if tier is not None and cloud in CLOUDS:
         box = box_for(tier, cloud)
+        if values.get("diskGb") not in (None, ""):
+            try:
+                disk_override = int(str(values["diskGb"]))
+            except ValueError:
+                disk_override = -1
+            if disk_override < box["disk_gb"] or disk_override > 65536:
+                problems.append(
+                    f"diskGb must be a whole number of GB from tier {tier}'s {box['disk_gb']} up, "
+                    f"got {values['diskGb']!r} (it exists to keep a bigger disk after a downgrade: disks cannot shrink)"
+                )
         gpu = box.get("gpu")
         if gpu and cloud == "gcp" and zone:
             zones = gpu.get("gcp_zones") or []
@@ -327,6 +347,7 @@ def validate(raw: Mapping[str, Any], stack: str = "dev") -> StackSettings:
         disk_kms_key=values.get("diskKmsKey") or None,
         name_prefix=prefix,
         labels=labels,
+        disk_gb_override=disk_override,
     )
 
 
@@ -402,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     box = settings.box
     print(
-        f"ok: stack {stack}: {settings.cloud} tier {settings.tier} -> {box['size']}, {box['disk_gb']} GB disk"
+        f"ok: stack {stack}: {settings.cloud} tier {settings.tier} -> {box['size']}, {settings.disk_gb} GB disk"
         f"{', GPU ' + box['gpu']['model'] if box.get('gpu') else ''}, ~${box['monthly_usd']}/month; "
         f"SSH from {list(settings.admin_cidrs)}, gateway :8080 from {list(settings.gateway_cidrs)}"
     )

@@ -156,22 +156,31 @@ class GcpTierBox(pulumi.ComponentResource):
         if not settings.os_login:
             metadata["ssh-keys"] = f"{settings.ssh_user}:{settings.ssh_public_key}"
 
+        # A disk of its own (not the instance's initialize_params) so a tier change grows it in
+        # place; persistent disks are always encrypted at rest by Google, diskKmsKey adds a CMEK.
+        boot = gcp.compute.Disk(
+            f"{name}-boot",
+            name=f"{settings.name}-boot",
+            zone=settings.zone,
+            image=image.self_link,
+            size=settings.disk_gb,
+            type="pd-balanced",
+            labels=labels,
+            disk_encryption_key=(
+                gcp.compute.DiskDiskEncryptionKeyArgs(kms_key_self_link=settings.disk_kms_key)
+                if settings.disk_kms_key
+                else None
+            ),
+            # a newer image must not replace the disk (and its data); Ansible keeps packages current
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, ignore_changes=["image"]),
+        )
+
         instance = gcp.compute.Instance(
             f"{name}-vm",
             name=settings.name,
             machine_type=box["size"],
             zone=settings.zone,
-            boot_disk=gcp.compute.InstanceBootDiskArgs(
-                auto_delete=True,
-                # Persistent disks are always encrypted at rest by Google; diskKmsKey adds a CMEK.
-                kms_key_self_link=settings.disk_kms_key,
-                initialize_params=gcp.compute.InstanceBootDiskInitializeParamsArgs(
-                    image=image.self_link,
-                    size=box["disk_gb"],
-                    type="pd-balanced",
-                    labels=labels,
-                ),
-            ),
+            boot_disk=gcp.compute.InstanceBootDiskArgs(source=boot.self_link, auto_delete=False),
             network_interfaces=[
                 gcp.compute.InstanceNetworkInterfaceArgs(
                     network=None if subnetwork else network,
@@ -201,17 +210,17 @@ class GcpTierBox(pulumi.ComponentResource):
                 enable_integrity_monitoring=True,
             ),
             allow_stopping_for_update=True,  # a tier change resizes the box in place
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider, ignore_changes=["bootDisk.initializeParams.image"]
-            ),
+            opts=child,
         )
 
         self.public_ip = address.address
         self.private_ip = instance.network_interfaces.apply(_first_network_ip)
         self.instance_id = instance.instance_id
         self.image = image.self_link
+        self.boot_disk = boot.self_link
         self.register_outputs(
             {
+                "boot_disk": self.boot_disk,
                 "public_ip": self.public_ip,
                 "private_ip": self.private_ip,
                 "instance_id": self.instance_id,

@@ -40,7 +40,7 @@ def inventory_record(settings: StackSettings, public_ip: str, private_ip: str = 
         "hybrid_tier": settings.tier,
         "cloud": settings.cloud,
         "size": box["size"],
-        "disk_gb": box["disk_gb"],
+        "disk_gb": settings.disk_gb,
         "gpu": gpu["model"] if gpu else None,
         "groups": list(GROUPS),
     }
