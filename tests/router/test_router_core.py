@@ -100,3 +100,27 @@ def test_learned_router_decision_time_budget():
         times.append(time.perf_counter() - t0)
     times.sort()
     assert times[int(0.99 * (len(times) - 1))] < 0.010
+
+
+def test_training_paths_agree():
+    pytest.importorskip("numpy", reason="the vectorised path needs numpy (dev dependency)")
+    from hybrid_ai.router import learned
+
+    xs = [[0.5, 0.5]] * 4  # the features say nothing: only the words separate the labels
+    toks = [[0], [1], [0], [1]]
+    args = (xs, toks, [1.0, 0.0, 1.0, 0.0], [1.0, 2.0, 1.0, 3.0], 2, 0.1, 0.01, 1.0, 200, 1.0)
+    b1, wd1, wv1 = learned._descend_python(*args)
+    b2, wd2, wv2 = learned._descend_numpy(*args)
+    assert b1 == pytest.approx(b2) and wd1 == pytest.approx(wd2) and wv1 == pytest.approx(wv2)
+    assert wv1[0] > 0 > wv1[1]  # the word seen with positive labels pushes up
+
+
+def test_system_prompt_persona_does_not_hide_a_hard_task():
+    r = routers.get_router("learned")
+    plain = r.score("Implement a thread-safe LRU cache in Python with O(1) operations.")
+    framed = r.score(
+        "Implement a thread-safe LRU cache in Python with O(1) operations.",
+        system="You are a friendly assistant. Act as a helpful colleague.",
+    )
+    assert framed.value >= plain.value
+    assert "persona" not in framed.factors and "open_ended" not in framed.factors

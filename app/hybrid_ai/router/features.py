@@ -145,7 +145,9 @@ FEATURE_NAMES = (
 
 
 def extract(prompt: str, system: str | None = None) -> dict[str, float]:
-    """The features of a prompt (the system prompt counts as context for the task type only)."""
+    """The features of a prompt. The system prompt is context for the demanding task types (math,
+    reasoning, code, STEM, constraints, extraction) only: deployments put "You are a friendly
+    assistant" there, which says nothing about how hard this request is."""
     text = prompt if len(prompt) <= _MAX_CHARS else prompt[: _MAX_CHARS - 2000] + "\n" + prompt[-2000:]
     doc = _Doc(text)
     ctx = _Doc(f"{system}\n{text}") if system else doc
@@ -163,7 +165,7 @@ def extract(prompt: str, system: str | None = None) -> dict[str, float]:
         "stem": _sat(_STEM.count(ctx), 2.0),
         "constraints": _sat(_CONSTRAINTS.count(ctx), 2.0),
         "extraction": _sat(_EXTRACT.count(ctx), 2.0),
-        "open_ended": _sat(_OPEN_ENDED.count(ctx), 2.0),
-        "persona": _sat(_PERSONA.count(ctx), 1.0),
+        "open_ended": _sat(_OPEN_ENDED.count(doc), 2.0),
+        "persona": _sat(_PERSONA.count(doc), 1.0),
         "questions": _sat(_count(_QUESTION, text), 2.0),
     }

@@ -15,6 +15,7 @@ Scoring is pure Python: about 0.1 ms per prompt, no extra dependencies, a few hu
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -110,15 +111,27 @@ def fit(
         kept = sorted((t for t, c in counts.items() if c >= min_word_count), key=lambda t: -counts[t])[:max_words]
         vocab = {t: i for i, t in enumerate(kept)}
         toks = [[vocab[t] for t in tokens(p) if t in vocab] for p, _, _, _ in examples]
-    nd = len(FEATURE_NAMES)
-    wd = [0.0] * nd
-    wv = [0.0] * len(vocab)
     total = sum(ws)
     mean_y = sum(y * w for y, w in zip(ys, ws, strict=True)) / total
-    b = math.log(max(mean_y, 1e-3) / max(1 - mean_y, 1e-3))
+    b0 = math.log(max(mean_y, 1e-3) / max(1 - mean_y, 1e-3))
+    descend = _descend_numpy if importlib.util.find_spec("numpy") else _descend_python  # same result
+    b, wd, wv = descend(xs, toks, ys, ws, len(vocab), b0, l2, word_l2, epochs, lr)
+    words = {t: round(wv[i], 5) for t, i in vocab.items() if abs(wv[i]) >= 1e-3}
+    return {
+        "bias": round(b, 5),
+        "weights": {k: round(wd[j], 5) for j, k in enumerate(FEATURE_NAMES)},
+        "words": words,
+    }
+
+
+def _descend_python(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
+    nd = len(xs[0])
+    total = sum(ws)
+    wd = [0.0] * nd
+    wv = [0.0] * nv
     for _ in range(epochs):
         gd = [0.0] * nd
-        gv = [0.0] * len(vocab)
+        gv = [0.0] * nv
         gb = 0.0
         for x, tk, y, w in zip(xs, toks, ys, ws, strict=True):
             z = b + sum(a * c for a, c in zip(wd, x, strict=True)) + sum(wv[i] for i in tk)
@@ -131,14 +144,33 @@ def fit(
         b -= lr * gb
         for j in range(nd):
             wd[j] -= lr * (gd[j] + l2 * wd[j])
-        for i in range(len(wv)):
+        for i in range(nv):
             wv[i] -= lr * (gv[i] + word_l2 * wv[i] / total)
-    words = {t: round(wv[i], 5) for t, i in vocab.items() if abs(wv[i]) >= 1e-3}
-    return {
-        "bias": round(b, 5),
-        "weights": {k: round(wd[j], 5) for j, k in enumerate(FEATURE_NAMES)},
-        "words": words,
-    }
+    return b, wd, wv
+
+
+def _descend_numpy(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
+    """The same full-batch gradient descent as _descend_python, vectorised."""
+    import numpy as np
+
+    x = np.asarray(xs, dtype=np.float64)
+    rows = np.repeat(np.arange(len(toks)), [len(t) for t in toks])
+    cols = np.fromiter((i for t in toks for i in t), dtype=np.int64, count=len(rows))
+    y = np.asarray(ys, dtype=np.float64)
+    w = np.asarray(ws, dtype=np.float64)
+    total = w.sum()
+    wd = np.zeros(x.shape[1])
+    wv = np.zeros(nv)
+    for _ in range(epochs):
+        z = b + x @ wd + np.bincount(rows, weights=wv[cols], minlength=len(y))
+        err = (1.0 / (1.0 + np.exp(-z)) - y) * w / total
+        gb = err.sum()
+        gd = x.T @ err
+        gv = np.bincount(cols, weights=err[rows], minlength=nv)
+        b -= lr * gb
+        wd -= lr * (gd + l2 * wd)
+        wv -= lr * (gv + word_l2 * wv / total)
+    return float(b), wd.tolist(), wv.tolist()
 
 
 def read_exemplars(path: str | Path | None = None) -> list[tuple[str, None, float, float]]:
