@@ -83,7 +83,9 @@ _REASONING = _Lexicon(
     "true false or uncertain|which direction",
 )
 _CODE = _Lexicon(
-    "function program code python java javascript c++ rust golang sql bug runtime api html css script array binary",
+    "function program code python java javascript typescript c++ c# kotlin swift rust golang sql bash shell "
+    "bug runtime api html css script array binary cache lru thread-safe concurrency mutex struct interface "
+    "endpoint database query docker kubernetes git linux",
     "regular expression|time complexity|space complexity|data structure|linked list|dynamic programming|unit test",
     "implement algorithm regex debug compil recursi",
     extra=("```", "#include", r"def \w+\(", r"class \w+", r"O\("),
