@@ -13,6 +13,9 @@ from hybrid_infra.config import ConfigError, from_pulumi, main, read_stack_file,
 
 from tests.pulumi.mocks import ADMIN, PULUMI_DIR, base_config, fake_public_key, install_mocks
 
+# the providers' SDKs warn about their own deprecated resources when first imported
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated in favor of:DeprecationWarning")
+
 
 def problems(raw: dict, stack: str = "t") -> list[str]:
     with pytest.raises(ConfigError) as info:
@@ -218,3 +221,39 @@ def test_stack_file_cli(tmp_path, capsys):
     assert main(["--stack-file", str(good), "zone=europe-north1-a"]) == 2
     assert "does not offer" in capsys.readouterr().err
     assert main(["--stack-file", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_program_entry_point_builds_and_exports(monkeypatch):
+    """`pulumi up` runs infra/pulumi/__main__.py: config -> box -> exports (inventory first)."""
+    import runpy
+
+    recorder = install_mocks("aws-tier1")
+    exported: dict = {}
+    monkeypatch.setattr(pulumi, "export", lambda key, value: exported.__setitem__(key, value))
+    pulumi.runtime.set_all_config(
+        {
+            "hybrid-ai-stack:cloud": "aws",
+            "hybrid-ai-stack:tier": "1",
+            "hybrid-ai-stack:region": "eu-west-1",
+            "hybrid-ai-stack:sshPublicKey": fake_public_key(),
+            "hybrid-ai-stack:adminCidrs": json.dumps([ADMIN]),
+        }
+    )
+    seen: dict = {}
+
+    @pulumi.runtime.test
+    def check():
+        runpy.run_path(str(PULUMI_DIR / "__main__.py"), run_name="__main__")
+        return pulumi.Output.all(exported["inventory"], exported["gateway_url"]).apply(
+            lambda v: seen.update(inventory=v[0], url=v[1])
+        )
+
+    try:
+        check()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert next(iter(exported)) == "inventory"
+    assert {"public_ip", "gateway_url", "ssh", "hybrid_tier", "cloud", "size"} <= set(exported)
+    assert seen["inventory"]["region"] == "eu-west-1" and seen["url"].endswith(":8080")
+    (provider,) = recorder.of_type("pulumi:providers:aws")
+    assert provider["region"] == "eu-west-1"
