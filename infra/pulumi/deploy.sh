@@ -80,8 +80,10 @@ wait_for_ssh() {
   if [[ -n ${SSH_PRIVATE_KEY:-} ]]; then opts+=(-i "$SSH_PRIVATE_KEY"); fi
   while ((SECONDS < deadline)); do
     tries=$((tries + 1))
-    if ssh "${opts[@]}" "$user@$host" 'command -v python3 >/dev/null && python3 -c "import apt"' 2>/dev/null; then
-      echo "    ssh $user@$host: up, python3 ready (try $tries)"
+    # python3 for Ansible, and first-boot package installs finished (no apt lock fight)
+    if ssh "${opts[@]}" "$user@$host" 'command -v python3 >/dev/null &&
+        { ! command -v cloud-init >/dev/null || timeout 300 cloud-init status --wait >/dev/null || true; }' 2>/dev/null; then
+      echo "    ssh $user@$host: up, python3 ready, first boot done (try $tries)"
       return 0
     fi
     echo "    waiting for ssh $user@$host and python3 (try $tries, $((deadline - SECONDS)) s left)"

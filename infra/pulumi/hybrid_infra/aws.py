@@ -82,7 +82,7 @@ class AwsTierBox(pulumi.ComponentResource):
                 vpc_id=vpc.id,
                 cidr_block=SUBNET_CIDR,
                 availability_zone=settings.zone,
-                map_public_ip_on_launch=False,  # the box gets an Elastic IP instead
+                map_public_ip_on_launch=False,  # only this box, explicitly, gets a public address
                 tags=tags,
                 opts=child,
             )
@@ -137,7 +137,9 @@ class AwsTierBox(pulumi.ComponentResource):
             subnet_id=subnet_id,
             vpc_security_group_ids=[sg.id],
             key_name=key.key_name,
-            associate_public_ip_address=False,
+            # a public address from the first boot (cloud-init fetches packages); AWS swaps it
+            # for the Elastic IP below as soon as that is associated
+            associate_public_ip_address=True,
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                 volume_size=settings.disk_gb,
                 volume_type="gp3",
