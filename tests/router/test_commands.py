@@ -197,12 +197,14 @@ def test_train_changes_decisions_on_synthetic_labels(tmp_path):
              "model": "tinyllama", "rating": "good"}
         )  # fmt: skip
         records.append({"request_id": f"c{i}", "prompt": "anything", "model": "cloud", "rating": "good"})
+        records.append({"request_id": f"h{i}", "prompt_sha256": "ab" * 32, "model": "tinyllama", "rating": "bad"})
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     model = tmp_path / "model.json"
     proc = run_cli("router", "train", "--records", str(path), "--out", str(model))
     assert proc.returncode == 0, proc.stderr
     assert "120 user labels" in proc.stdout  # the 40 cloud answers carry no routing label
+    assert "40 labelled record(s) carry no prompt text" in proc.stdout
     meta = json.loads(model.read_text())["meta"]
     assert meta["user_labels"] == 120 and meta["user_needs_stronger"] == 80
     probe = "Spreadsheet pivot formula for the sales column, please."
@@ -224,3 +226,23 @@ def test_train_rejects_bad_records(tmp_path):
     path.write_text('{"prompt": "ok", "label": 1}\nnot json\n')
     proc = run_cli("router", "train", "--records", str(path), "--out", str(tmp_path / "m.json"))
     assert proc.returncode == 2 and ":2: not JSON" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("record", "label"),
+    [
+        ({"model": "tinyllama", "rating": "bad"}, 1.0),
+        ({"model": "tinyllama", "rating": "good"}, 0.0),
+        ({"model": "cloud", "rating": "bad"}, None),
+        ({"model": "cloud", "rating": "good"}, None),
+        ({"model": "cloud", "escalations": [{"from": "tinyllama", "to": "cloud", "reason": "refusal"}]}, 1.0),
+        ({"model": "cloud", "escalations": [{"from": "tinyllama", "to": "cloud", "reason": "timeout"}]}, None),
+        ({"model": "phi-2", "rating": "good", "escalations": [{"from": "tinyllama", "reason": "empty"}]}, 0.5),
+        ({"model": "tinyllama"}, None),
+        ({"label": 1}, 1.0),
+    ],
+)
+def test_labels_from_gateway_records(record, label):
+    from hybrid_ai.router.manage import label_of
+
+    assert label_of(record) == label

@@ -50,7 +50,7 @@ def test_feedback_stores_the_rating(client_and_redis):
     labels = [json.loads(x) for x in r.lrange(LABELS_KEY, 0, -1)]
     assert labels == [
         {"request_id": "req-1", "rating": "bad", "prompt": "Convert this CSV to a pivot table", "system": None,
-         "model": "tinyllama", "router": None, "score": 0.1, "escalated": False}
+         "model": "tinyllama", "router": None, "score": 0.1, "escalated": False, "escalations": []}
     ]  # fmt: skip
 
 
@@ -72,7 +72,8 @@ def test_feedback_bad_requests(client_and_redis, body, headers, status, needle):
     else:
         resp = client.post("/api/v1/feedback", json=body, headers=headers)
     assert resp.status_code == status
-    assert needle in resp.get_json()["error"]
+    error = resp.get_json()["error"]
+    assert needle in error["message"] and error["type"] and error["code"]
     assert r.llen(LABELS_KEY) == 0
 
 
@@ -81,7 +82,35 @@ def test_feedback_when_redis_is_down():
     app.extensions["hybrid_ai"] = {"store": redis.Redis(port=1, socket_connect_timeout=0.2)}
     app.register_blueprint(bp)
     resp = app.test_client().post("/api/v1/feedback", json={"request_id": "x", "rating": "good"})
-    assert resp.status_code == 503 and "unavailable" in resp.get_json()["error"]
+    assert resp.status_code == 503 and "unavailable" in resp.get_json()["error"]["message"]
+
+
+class _Store:
+    def __init__(self, client):
+        self.client = client
+
+
+class _Gateway:
+    """The shape of hybrid_ai.service.Gateway the blueprint relies on: .store.client and .keys."""
+
+    def __init__(self, client):
+        self.store = _Store(client)
+        self.keys = _Keys()
+
+
+def test_feedback_with_a_gateway_object(redis_url):
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    app = Flask(__name__)
+    app.extensions["hybrid_ai"] = _Gateway(r)
+    app.register_blueprint(bp)
+    _decision(r, "gw-1", escalations=[{"from": "tinyllama", "to": "cloud", "reason": "too_short"}], model="cloud")
+    client = app.test_client()
+    assert client.post("/api/v1/feedback", json={"request_id": "gw-1", "rating": "good"}).status_code == 401
+    resp = client.post("/api/v1/feedback", json={"request_id": "gw-1", "rating": "good"}, headers=AUTH)
+    assert resp.status_code == 200
+    label = json.loads(r.lindex(LABELS_KEY, 0))
+    assert label["escalations"][0]["reason"] == "too_short"
+    r.close()
 
 
 def test_train_from_redis_labels(client_and_redis, redis_url, tmp_path):
@@ -97,14 +126,17 @@ def test_train_from_redis_labels(client_and_redis, redis_url, tmp_path):
             client.post("/api/v1/feedback", json={"request_id": f"g{i}", "rating": "good"}, headers=AUTH).status_code
             == 200
         )
-        _decision(r, f"e{i}", prompt=f"Spreadsheet pivot of quarter {i}", escalated=True)
+        _decision(r, f"e{i}", prompt=f"Spreadsheet pivot of quarter {i}", model="cloud",
+                  escalations=[{"from": "tinyllama", "to": "cloud", "reason": "refusal"}])  # fmt: skip
         _decision(r, f"n{i}", prompt=f"Plain record {i}")  # no label: ignored
+        _decision(r, f"t{i}", prompt=f"Timed out {i}", model="cloud",
+                  escalations=[{"from": "tinyllama", "to": "cloud", "reason": "timeout"}])  # fmt: skip
     # a second rating of the same request replaces the first
     assert client.post("/api/v1/feedback", json={"request_id": "g0", "rating": "bad"}, headers=AUTH).status_code == 200
     out = tmp_path / "model.json"
     proc = run_cli("router", "train", "--redis", redis_url, "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(out.read_text())["meta"]
-    assert meta["user_labels"] == 75 and meta["user_needs_stronger"] == 51
+    assert meta["user_labels"] == 75 and meta["user_needs_stronger"] == 51  # outages are not labels
     words = json.loads(out.read_text())["words"]
     assert words["pivot"] > 0 and words["spreadsheet"] > 0

@@ -225,15 +225,30 @@ def _calibrate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- train
 
 
+# the cascade's verdicts on a cheap answer (hybrid_ai.cascade.judge): quality, not outages
+CASCADE_REASONS = frozenset({"empty", "truncated", "refusal", "too_short", "cascade"})
+
+
+def escalated(record: dict[str, Any]) -> bool:
+    """Did a cascade judge a local answer too poor and escalate? (errors and timeouts do not count)"""
+    if record.get("escalated"):
+        return True
+    for step in record.get("escalations") or []:
+        if isinstance(step, dict) and step.get("reason") in CASCADE_REASONS and step.get("from") != "cloud":
+            return True
+    return False
+
+
 def label_of(record: dict[str, Any]) -> float | None:
     """What a gateway record says about routing: 1 = needed a stronger model, 0 = the local
-    answer was good, None = no routing information (e.g. a cloud answer rated either way)."""
+    answer was good, 0.5 = escalated once and then good locally, None = no routing information
+    (a cloud answer rated either way, or no rating and no escalation)."""
     if "label" in record:
         return float(record["label"])
     local = record.get("model") not in (None, "cloud")
-    if record.get("escalated"):
-        return 1.0
     rating = record.get("rating")
+    if escalated(record):
+        return 0.5 if rating == "good" and local else 1.0
     if rating == "bad" and local:
         return 1.0
     if rating == "good" and local:
@@ -282,7 +297,7 @@ def records_from_redis(url: str) -> list[dict[str, Any]]:
             row = json.loads(raw) if raw else None
         except ValueError:
             continue
-        if isinstance(row, dict) and row.get("escalated"):
+        if isinstance(row, dict) and escalated(row):
             seen[rid] = row
     client.close()
     return rows + list(seen.values())
@@ -298,10 +313,16 @@ def _train(args: argparse.Namespace) -> int:
     else:
         records = []
     user = []
+    no_text = 0
     for r in records:
         label = label_of(r)
-        if label is not None and isinstance(r.get("prompt"), str) and r["prompt"].strip():
-            user.append((r["prompt"], r.get("system"), label, args.user_weight))
+        if label is None:
+            continue
+        if not (isinstance(r.get("prompt"), str) and r["prompt"].strip()):
+            no_text += 1  # e.g. a record that keeps only the prompt's hash
+            continue
+        system = r.get("system") if isinstance(r.get("system"), str) else None
+        user.append((r["prompt"], system, label, args.user_weight))
     base = learned.read_exemplars(args.exemplars)
     model = learned.fit(base + user, min_word_count=args.min_word_count if user else 0)
     positives = sum(1 for u in user if u[2] >= 0.5)
@@ -311,11 +332,14 @@ def _train(args: argparse.Namespace) -> int:
         "user_labels": len(user),
         "user_needs_stronger": positives,
         "records_read": len(records),
+        "skipped_without_prompt": no_text,
     }
     learned.save(model, args.out, meta)
     print(
         f"trained on {len(base)} exemplars + {len(user)} user labels ({positives} 'needs stronger') "
         f"from {len(records)} records; wrote {args.out}"
     )
+    if no_text:
+        print(f"note: {no_text} labelled record(s) carry no prompt text and were skipped")
     print(f"use it: HYBRID_AI_ROUTER_MODEL={args.out} with router: learned")
     return 0
