@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hybrid_ai.store import PREFIX, Store
@@ -59,5 +59,9 @@ class AnswerCache:
         return (value, HIT) if isinstance(value, dict) else (None, MISS)
 
     def put(self, key: str, value: Mapping[str, Any]) -> bool:
+        return self.store.run(self.put_command(key, value), False)[1]
+
+    def put_command(self, key: str, value: Mapping[str, Any]) -> Callable[[Any], Any]:
+        """The SET as a callable on a client or pipeline (batched with the request's bookkeeping)."""
         blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        return self.store.run(lambda r: bool(r.set(key, blob, ex=self.ttl_s)), False)[1]
+        return lambda r: r.set(key, blob, ex=self.ttl_s)

@@ -14,8 +14,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from hybrid_ai import cascade, config, providers
@@ -85,15 +85,22 @@ class ChatResult:
     escalations: list[dict[str, str]] = field(default_factory=list)
     latency_ms: float = 0.0
     upstream_ms: float = 0.0
+    # bookkeeping (stats, decision record, cache write, Taskwarrior): run it after the reply
+    # has been sent (the web layer registers it with response.call_on_close)
+    after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def cached(self) -> bool:
         return self.cache == HIT
 
-    def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["cached"] = self.cached
-        return out
+    def finish(self) -> None:
+        """Run the deferred bookkeeping once (never raises: it must not fail a request)."""
+        after, self.after = self.after, None
+        if after is not None:
+            try:
+                after()
+            except Exception:
+                log.exception("bookkeeping failed for %s", self.request_id)
 
 
 class Gateway:
@@ -316,10 +323,9 @@ class Gateway:
         result.cost_usd = c.cost_usd + extra_cost
         result.cloud_equivalent_usd = c.cloud_equivalent_usd
         self._account_tokens(model, completion, c)
-        if not result.degraded:
-            self.cache.put(ckey, _cacheable(result))
         result.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(req, result, cloud_cost=result.cost_usd)
+        put = None if result.degraded else (ckey, _cacheable(result))
+        result.after = lambda: self._record(req, result, cloud_cost=result.cost_usd, cache_put=put)
         return result
 
     def _account_tokens(self, model: str, completion: Completion, c: Any) -> None:
@@ -341,29 +347,23 @@ class Gateway:
         c = self.prices.call(result.model, result.tokens_in, result.tokens_out, cached=True)
         result.cost_usd, result.cloud_equivalent_usd = c.cost_usd, c.cloud_equivalent_usd
         result.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(req, result, cloud_cost=0.0)
+        result.after = lambda: self._record(req, result, cloud_cost=0.0)
         return result
 
-    def _record(self, req: ChatRequest, result: ChatResult, *, cloud_cost: float, status: str = "200") -> None:
+    def _record(
+        self,
+        req: ChatRequest,
+        result: ChatResult,
+        *,
+        cloud_cost: float,
+        status: str = "200",
+        cache_put: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
         m = self.metrics
         m.requests.labels(result.model, result.backend, status).inc()
         m.duration.labels(result.backend).observe(result.latency_ms / 1000)
         if result.cloud_equivalent_usd:
             m.cloud_equivalent.labels(result.model).inc(result.cloud_equivalent_usd)
-        self.stats.record(
-            result.model,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=result.cost_usd,
-            cloud_equivalent_usd=result.cloud_equivalent_usd,
-            cache=result.cache,
-            degraded=result.degraded,
-            cloud_cost_usd=cloud_cost,
-        )
-        if cloud_cost:
-            spent = self.stats.month_cloud_cost()
-            m.budget_spent.set(spent)
-            self.events.budget(spent, self.budget_usd, this_month())
         record = {
             "request_id": req.request_id,
             "time": time.time(),
@@ -384,7 +384,24 @@ class Gateway:
             "key_id": req.key_id,
         }
         blob = json.dumps(record, separators=(",", ":"))
-        self.store.run(lambda r: r.set(decision_key(req.request_id), blob, ex=DECISION_TTL_S), None)
+        extra: list[Callable[[Any], Any]] = [lambda p: p.set(decision_key(req.request_id), blob, ex=DECISION_TTL_S)]
+        if cache_put is not None:
+            extra.append(self.cache.put_command(*cache_put))
+        self.stats.record(
+            result.model,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=result.cost_usd,
+            cloud_equivalent_usd=result.cloud_equivalent_usd,
+            cache=result.cache,
+            degraded=result.degraded,
+            cloud_cost_usd=cloud_cost,
+            extra=extra,
+        )
+        if cloud_cost:
+            spent = self.stats.month_cloud_cost()
+            m.budget_spent.set(spent)
+            self.events.budget(spent, self.budget_usd, this_month())
         if self.tasks is not None:
             from hybrid_ai.taskwarrior import record as tw_record
 
@@ -437,6 +454,7 @@ class Gateway:
             hit, cache_state = self.cache.get(ckey)
             if hit is not None:
                 done = self._finish_hit(req, result, hit, started)
+                done.finish()
                 yield "meta", done
                 yield "delta", done.text
                 yield "done", done
@@ -491,16 +509,15 @@ class Gateway:
             finally:
                 gen.close()
             result.text = "".join(pieces)
-            self._close_stream(req, result, final, started)
-            if not result.degraded and final is not None:
-                self.cache.put(ckey, _cacheable(result))
+            put = (ckey, _cacheable(result)) if not result.degraded and final is not None else None
+            self._close_stream(req, result, final, started, put)
             yield "done", result
             return
         self._record_failure(req, result, started)
         reasons = "; ".join(f"{m}: {e}" for m, e in failed)
         yield "error", f"no backend could answer ({reasons})"
 
-    def _close_stream(self, req: ChatRequest, result: ChatResult, final: Any, started: float) -> None:
+    def _close_stream(self, req: ChatRequest, result: ChatResult, final: Any, started: float, put: Any = None) -> None:
         if final is not None:
             result.tokens_in, result.tokens_out = final.tokens_in, final.tokens_out
             result.finish_reason = final.finish_reason or "stop"
@@ -513,7 +530,7 @@ class Gateway:
         result.cost_usd, result.cloud_equivalent_usd = c.cost_usd, c.cloud_equivalent_usd
         self._account_tokens(result.model, Completion("", result.tokens_in, result.tokens_out), c)
         result.latency_ms = (time.perf_counter() - started) * 1000
-        self._record(req, result, cloud_cost=result.cost_usd)
+        self._record(req, result, cloud_cost=result.cost_usd, cache_put=put)
 
     # ---- health -----------------------------------------------------------------------------
 

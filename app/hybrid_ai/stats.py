@@ -55,8 +55,11 @@ class Stats:
         cache: str,
         degraded: bool,
         cloud_cost_usd: float,
+        extra: list[Callable[[Any], Any]] | None = None,
     ) -> None:
-        """Count one answered request (model = who answered; cache = hit|miss|bypass|error)."""
+        """Count one answered request (model = who answered; cache = hit|miss|bypass|error).
+
+        `extra` adds commands to the same Redis pipeline (one round trip for all bookkeeping)."""
         delta = {
             "requests": 1,
             "tokens_in": tokens_in,
@@ -76,16 +79,18 @@ class Stats:
             self._pending[MODELS]["+" + model] = 1
             if cloud_cost_usd:
                 self._pending[month_key(this_month(self.clock()))]["cloud_cost_usd"] += cloud_cost_usd
-        self.flush()
+        self.flush(extra)
 
-    def flush(self) -> bool:
+    def flush(self, extra: list[Callable[[Any], Any]] | None = None) -> bool:
         with self._lock:
-            if not self._pending:
+            if not self._pending and not extra:
                 return True
             pending, self._pending = self._pending, defaultdict(lambda: defaultdict(float))
 
         def write(r: Any) -> bool:
             pipe = r.pipeline(transaction=False)
+            for command in extra or ():
+                command(pipe)
             for key, fields in pending.items():
                 for name, value in fields.items():
                     if key == MODELS:

@@ -258,7 +258,7 @@ def chat() -> Response:
         key_id=g.get("key_id"),
     )
     r = _run_chat(req)
-    return _json(
+    resp = _json(
         {
             "request_id": r.request_id,
             "response": r.text,
@@ -282,6 +282,14 @@ def chat() -> Response:
         },
         headers=_result_headers(r),
     )
+    return _after(resp, r)
+
+
+def _after(resp: Response, r: ChatResult) -> Response:
+    """Stats, decision record, cache write and Taskwarrior run once the reply has been sent."""
+    if r.after is not None:
+        resp.call_on_close(r.finish)
+    return resp
 
 
 def _result_headers(r: ChatResult) -> dict[str, str]:
@@ -422,7 +430,7 @@ def chat_completions() -> Response:
     if stream:
         return _stream_response(req, include_usage)
     r = _run_chat(req)
-    return _json(
+    resp = _json(
         {
             "id": f"chatcmpl-{r.request_id}",
             "object": "chat.completion",
@@ -440,6 +448,7 @@ def chat_completions() -> Response:
         },
         headers=_result_headers(r),
     )
+    return _after(resp, r)
 
 
 def _sse(payload: Any) -> str:

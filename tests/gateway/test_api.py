@@ -19,7 +19,11 @@ HARD = (
 
 
 def post(client, path, body, headers=None, **kw):
-    return client.post(path, data=json.dumps(body), headers=headers or auth(), content_type="application/json", **kw)
+    """buffered: the response is closed at once, as a server does after sending it, which runs
+    the gateway's after-reply bookkeeping (stats, cache write, decision record)."""
+    return client.post(
+        path, data=json.dumps(body), headers=headers or auth(), content_type="application/json", buffered=True, **kw
+    )
 
 
 @pytest.fixture

@@ -95,6 +95,8 @@ def test_metrics_sum_over_workers_and_stats_agree(served):
         assert all(r.status_code == 200 for r in replies), [r.text for r in replies if r.status_code != 200]
         files = [f for f in os.listdir(tmp / "metrics") if f.startswith("counter_")]
         assert len(files) >= 2, f"only one worker answered: {files}"
+        # bookkeeping runs just after each reply is sent: give the last ones a moment
+        wait_until(lambda: c.get("/api/v1/stats").json()["requests"] == n, 10, "stats")
         text = c.get("/metrics").text
         assert metric_sum(text, "api_gateway_requests_total", status="200") == n
         hits = sum(1 for r in replies if r.json()["cached"])
@@ -160,6 +162,7 @@ def test_openai_client_streams_with_only_a_base_url_change(served):
 def test_taskwarrior_records_match_stats_and_survive_restart(served, redis_server, llama, cloud):
     gw, tmp = served
     with httpx.Client(base_url=gw.url, headers=H(), timeout=60) as c:
+        before = c.get("/api/v1/stats").json()["requests"]
         for i in range(3):
             assert (
                 c.post(
@@ -168,6 +171,7 @@ def test_taskwarrior_records_match_stats_and_survive_restart(served, redis_serve
                 ).status_code
                 == 200
             )
+        wait_until(lambda: c.get("/api/v1/stats").json()["requests"] == before + 3, 10, "stats")
         stats = c.get("/api/v1/stats").json()
     env = {**os.environ, "TASKRC": str(tmp / "taskrc"), "TASKDATA": str(tmp / "task")}
 
