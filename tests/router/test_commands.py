@@ -246,3 +246,9 @@ def test_labels_from_gateway_records(record, label):
     from hybrid_ai.router.manage import label_of
 
     assert label_of(record) == label
+
+
+def test_train_reports_an_unreachable_redis(tmp_path):
+    proc = run_cli("router", "train", "--redis", "redis://127.0.0.1:1/0", "--out", str(tmp_path / "m.json"))
+    assert proc.returncode == 2 and "cannot read labels from Redis" in proc.stderr
+    assert not (tmp_path / "m.json").exists()

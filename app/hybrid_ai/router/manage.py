@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--records", help="JSON lines: decision records with rating/escalated, or {prompt, label}")
     src.add_argument("--redis", help="read the gateway's labels from this Redis URL")
+    tr.add_argument("--redis-password-file", default=None, help="Redis password from a file (keeps it out of ps)")
     tr.add_argument("--out", required=True, help="where to write the model (load it with HYBRID_AI_ROUTER_MODEL)")
     tr.add_argument("--exemplars", default=None, help="base exemplars (default: the shipped ones)")
     tr.add_argument("--user-weight", type=float, default=3.0, help="weight of one user label against one exemplar")
@@ -270,11 +271,12 @@ def records_from_file(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def records_from_redis(url: str) -> list[dict[str, Any]]:
+def records_from_redis(url: str, password: str | None = None) -> list[dict[str, Any]]:
     """Feedback labels (list hai:router:labels) plus escalated decisions (hai:decision:*)."""
     import redis
 
-    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10)
+    extra = {"password": password} if password else {}
+    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=10, **extra)
     seen: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for raw in client.lrange(LABELS_KEY, 0, -1):
@@ -309,7 +311,15 @@ def _train(args: argparse.Namespace) -> int:
     if args.records:
         records = records_from_file(args.records)
     elif args.redis:
-        records = records_from_redis(args.redis)
+        password = None
+        if args.redis_password_file:
+            password = Path(args.redis_password_file).read_text(encoding="utf-8").strip()
+        try:
+            records = records_from_redis(args.redis, password)
+        except Exception as exc:  # redis errors: say what failed, no traceback
+            if type(exc).__module__.startswith("redis"):
+                raise ValueError(f"cannot read labels from Redis: {exc}") from None
+            raise
     else:
         records = []
     user = []
