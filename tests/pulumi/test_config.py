@@ -167,7 +167,7 @@ def test_from_pulumi_reads_structured_config():
             "hybrid-ai-stack:cloud": "gcp",
             "hybrid-ai-stack:tier": "2",
             "hybrid-ai-stack:sshPublicKey": fake_public_key(),
-            "hybrid-ai-stack:adminCidrs": json.dumps([ADMIN]),
+            "hybrid-ai-stack:adminCidrs": f"{ADMIN}, 198.18.9.0/24",  # plain text, not a list
             "gcp:zone": "us-east1-c",
             "gcp:project": "hybrid-test-123",
         }
@@ -182,7 +182,8 @@ def test_from_pulumi_reads_structured_config():
         "us-east1-c",
         "hybrid-test-123",
     )
-    assert settings.stack == "gcp-tier2" and settings.gateway_cidrs == (ADMIN,)
+    assert settings.stack == "gcp-tier2" and settings.admin_cidrs == (ADMIN, "198.18.9.0/24")
+    assert settings.gateway_cidrs == settings.admin_cidrs
 
 
 STACK_FILES = sorted(PULUMI_DIR.glob("Pulumi.*-tier*.yaml"))

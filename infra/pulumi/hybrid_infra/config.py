@@ -359,12 +359,16 @@ def _label_value(text: str) -> str:
 def from_pulumi() -> StackSettings:
     """Read this stack's config through the Pulumi SDK and validate it."""
     import pulumi
+    import pulumi.config
 
     cfg = pulumi.Config()
     raw: dict[str, Any] = {}
     for key in KNOWN_KEYS:
         if key in ("adminCidrs", "gatewayCidrs"):
-            value = cfg.get_object(key)
+            try:
+                value = cfg.get_object(key)
+            except (ValueError, pulumi.config.ConfigTypeError):
+                value = cfg.get(key)  # set as plain text, e.g. "a/32,b/32": validate() splits it
         else:
             value = cfg.get(key)
         if value is not None:
