@@ -22,7 +22,7 @@ def _load(path: Path) -> dict:
 
 def test_roles_found() -> None:
     names = {p.name for p in ROLES}
-    assert {"tier_facts", "base", "firewall", "redis"} <= names
+    assert {"tier_facts", "base", "firewall", "redis", "llamacpp", "ollama", "gateway"} <= names
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)

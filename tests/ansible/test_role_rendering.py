@@ -1,0 +1,129 @@
+"""Roles run for real against the controller where that is safe: the gateway config rendered for
+every tier and engine must pass the gateway's own validator, and the Ollama role must refuse an
+archive it has no checksum for (the download itself cannot be exercised offline)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hybrid_ai import config as gateway_config
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ENGINES = ("ollama", "llamacpp")
+TIERS = (1, 2, 3, 4)
+
+
+def _playbook(tmp_path: Path, inventory: dict, play: list, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO / "ansible" / "ansible.cfg"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp"),
+        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+    }
+    return subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"), str(tmp_path / "play.yml"), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(tmp_path: Path) -> None:
+    hosts = {
+        f"t{t}-{e}": {"hybrid_tier": t, "hybrid_llm_engine": e, "ansible_connection": "local"}
+        for t in TIERS
+        for e in ENGINES
+    }
+    out = tmp_path / "out"
+    inventory = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable, "hybrid_secrets_dir": str(tmp_path / "secrets")},
+            "children": {g: {"hosts": dict.fromkeys(hosts)} for g in ("gateway", "llm", "cache")},
+            "hosts": hosts,
+        }
+    }
+    play = [
+        {
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {"ansible.builtin.include_role": {"name": "gateway", "tasks_from": "preflight", "public": True}},
+                {
+                    "ansible.builtin.template": {
+                        "src": str(REPO / "ansible/roles/gateway/templates/gateway.yml.j2"),
+                        "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
+                        "mode": "0600",
+                    },
+                    "delegate_to": "localhost",
+                },
+            ],
+        }
+    ]
+    out.mkdir()
+    result = _playbook(tmp_path, inventory, play)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    for name, spec in hosts.items():
+        data = yaml.safe_load((out / f"{name}.yml").read_text())
+        cfg = gateway_config.validate(data, env={}, source=name)
+        tier = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "hybrid_ai.tiers", str(spec["hybrid_tier"])],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        ladder_models = [r["model"] for r in tier["routing"]["ladder"] if r["model"] != "cloud"]
+        assert list(cfg["models"]) == ladder_models
+        tags = {m["name"]: m["ollama_tag"] for m in tier["models"]}
+        for model, entry in cfg["models"].items():
+            if spec["hybrid_llm_engine"] == "ollama":
+                assert (entry["engine"], entry["url"]) == ("ollama", "http://127.0.0.1:11434")
+                assert entry["upstream_model"] == tags[model]
+            else:
+                assert (entry["engine"], entry["url"]) == ("openai", "http://127.0.0.1:8081/v1")
+                assert entry["upstream_model"] == model
+        assert cfg["cloud"]["input_usd_per_mtok"] == tier["cloud"]["input_usd_per_mtok"]
+        assert cfg["limits"]["max_tokens_cap"] == tier["limits"]["max_tokens_cap"]
+        assert cfg["taskwarrior"]["enabled"] == ("taskwarrior" in tier["services"])
+    # one generated API key per host, kept on the controller outside the repository's tracked files
+    keys = {p.parent.name: p.read_text().strip() for p in (tmp_path / "secrets").glob("*/api_key")}
+    assert set(keys) == set(hosts) and all(len(k) == 40 for k in keys.values())
+
+
+@pytest.mark.parametrize(
+    ("version", "sha", "ok"),
+    [("0.13.3", None, True), ("9.9.9", None, False), ("9.9.9", "a" * 64, True), ("0.13.3", "not-a-sum", False)],
+)
+def test_ollama_refuses_an_archive_without_checksum(tmp_path: Path, version: str, sha: str | None, ok: bool) -> None:
+    role_vars = {"ollama_version": version}
+    if sha is not None:
+        role_vars["ollama_archive_sha256"] = sha
+    inventory = {
+        "all": {"hosts": {"box": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}
+    }
+    play = [
+        {
+            "hosts": "all",
+            "gather_facts": True,
+            "gather_subset": ["!all", "!min", "platform"],
+            "vars": role_vars,
+            "tasks": [{"ansible.builtin.include_role": {"name": "ollama", "tasks_from": "preflight"}}],
+        }
+    ]
+    result = _playbook(tmp_path, inventory, play)
+    assert (result.returncode == 0) == ok, result.stdout[-3000:]
+    if not ok:
+        assert "sha256" in result.stdout
