@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -342,6 +343,8 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.max_volume is not None and args.max_volume <= 0:
             raise RoiError("max-volume must be > 0")
+        if args.plot and not os.path.isdir(os.path.dirname(os.path.abspath(args.plot))):
+            raise RoiError(f"cannot write the plot: the folder of {args.plot} does not exist")
         if args.plot:
             draw_plot(results, args.plot, args.volume, args.cache_hit_rate, args.max_volume)
     except RoiError as exc:

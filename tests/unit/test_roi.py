@@ -179,6 +179,7 @@ def test_cli_plot(tmp_path, capsys):
     assert f"plot: {path}" in capsys.readouterr().out
     assert roi.run(_args("--plot", str(tmp_path / "missing-dir" / "x.png"))) == 2
     assert "cannot write the plot" in capsys.readouterr().err
+    assert not (tmp_path / "missing-dir").exists()
 
 
 def test_plot_range_covers_every_break_even():
