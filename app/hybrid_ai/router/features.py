@@ -18,7 +18,7 @@ from collections import Counter
 _MAX_CHARS = 8000
 _WORD = re.compile(r"[a-z0-9+#'-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_SENTENCE = re.compile(r"[.!?](?:\s|$)")
+_SENTENCE = re.compile(r"\w\w[.!?]['\")]?(?:\s|$)")  # not "A." of a multiple-choice option
 _ARITH = re.compile(r"\d ?[-+*/^×÷=<>] ?\d|\^ ?\d|[=≤≥≠∑∫√π]")
 _QUESTION = re.compile(r"\?")
 
@@ -77,8 +77,8 @@ _RATE = _Lexicon(
 _REASONING = _Lexicon(
     "puzzle riddle logic logical deduce infer therefore implies assume suppose paradox contradiction reason "
     "reasoning justify brainteaser sequence pattern constraint consistent possible impossible order rank "
-    "ranking arrange uncertain statement statements relationship clue clues",
-    "true or false|which one|which of|who is|who was|who will|given that|step by step|step-by-step|"
+    "ranking arrange uncertain statements relationship clue clues",
+    "true or false|which one|who is|who was|who will|given that|step by step|step-by-step|"
     "explain your answer|brain teaser|trick question|next number|odd one out|does not belong|"
     "true false or uncertain|which direction",
 )
