@@ -13,7 +13,8 @@ import hmac
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from hybrid_ai.store import PREFIX, Store
 
@@ -97,24 +98,41 @@ class RateLimiter:
 
     def hit(self, kid: str, now: float | None = None) -> tuple[bool, int]:
         """(allowed, seconds until the window resets)."""
-        if self.per_minute <= 0:
-            return True, 0
+        allowed, retry_after, _, _ = self.check(kid, [], now)
+        return allowed, retry_after
+
+    def check(
+        self, kid: str, extra: list[Callable[[Any], Any]], now: float | None = None
+    ) -> tuple[bool, int, list[Any], bool]:
+        """Count one request and run `extra` commands in the same Redis round trip (the cache
+        lookup rides along). Returns (allowed, retry_after, extra results, Redis answered)."""
         now = time.time() if now is None else now
         window = int(now // 60)
         retry_after = max(1, 60 - int(now % 60))
+        limited = self.per_minute > 0
         key = f"{PREFIX}rl:{kid}:{window}"
+        if not limited and not extra:
+            return True, 0, [], True
 
-        def incr(r) -> int:  # type: ignore[no-untyped-def]
+        def run(r: Any) -> list[Any]:
             pipe = r.pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, 120)
-            return int(pipe.execute()[0])
+            if limited:
+                pipe.incr(key)
+                pipe.expire(key, 120)
+            for command in extra:
+                command(pipe)
+            return pipe.execute()
 
-        count, ok = self.store.run(incr, -1)
-        if not ok:
+        results, ok = self.store.run(run, [])
+        if not limited:
+            return True, 0, results, ok
+        if ok:
+            count = int(results[0])
+            results = results[2:]
+        else:
             with self._lock:
                 for old in [k for k in self._local if k[1] < window]:
                     del self._local[old]
                 count = self._local.get((kid, window), 0) + 1
                 self._local[(kid, window)] = count
-        return count <= self.per_minute, retry_after
+        return count <= self.per_minute, retry_after, results, ok

@@ -48,8 +48,10 @@ class AnswerCache:
 
     def get(self, key: str) -> tuple[dict[str, Any] | None, str]:
         raw, ok = self.store.run(lambda r: r.get(key), None)
-        if not ok:
-            return None, ERROR
+        return self.decode(raw) if ok else (None, ERROR)
+
+    @staticmethod
+    def decode(raw: str | None) -> tuple[dict[str, Any] | None, str]:
         if raw is None:
             return None, MISS
         try:

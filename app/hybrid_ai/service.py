@@ -21,7 +21,7 @@ from typing import Any
 from hybrid_ai import cascade, config, providers
 from hybrid_ai import metrics as metrics_mod
 from hybrid_ai.auth import ApiKeys, RateLimiter
-from hybrid_ai.cache import BYPASS, HIT, AnswerCache, cache_key
+from hybrid_ai.cache import BYPASS, ERROR, HIT, AnswerCache, cache_key
 from hybrid_ai.costs import PriceBook
 from hybrid_ai.events import Events
 from hybrid_ai.providers import BUDGET, NO_KEY, ChatInput, Completion, ProviderError
@@ -36,6 +36,14 @@ DECISION_TTL_S = 7 * 86400
 
 def decision_key(request_id: str) -> str:
     return f"{PREFIX}decision:{request_id}"
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int, per_minute: int) -> None:
+        super().__init__(
+            f"rate limit of {per_minute} requests per minute for this key reached: retry in {retry_after}s"
+        )
+        self.retry_after = retry_after
 
 
 class BackendsUnavailable(Exception):
@@ -55,6 +63,8 @@ class ChatRequest:
     request_id: str
     cache_bypass: bool = False
     key_id: str | None = None
+    # the web layer leaves the rate limit to chat(): it shares a Redis round trip with the cache
+    defer_rate_limit: bool = False
 
     @property
     def prompt(self) -> str:
@@ -219,6 +229,20 @@ class Gateway:
                 return
             yield model, True, cloud_failure, None
 
+    def _lookup(self, req: ChatRequest, ckey: str) -> tuple[dict[str, Any] | None, str]:
+        """Rate limit (when deferred here) and cache lookup, in one Redis round trip."""
+        get = [] if req.cache_bypass else [lambda p: p.get(ckey)]
+        if req.defer_rate_limit and req.key_id is not None:
+            allowed, retry_after, results, ok = self.limiter.check(req.key_id, get)
+            if not allowed:
+                raise RateLimited(retry_after, self.limiter.per_minute)
+            if req.cache_bypass:
+                return None, BYPASS
+            return self.cache.decode(results[0]) if ok and results else (None, ERROR)
+        if req.cache_bypass:
+            return None, BYPASS
+        return self.cache.get(ckey)
+
     def _escalate(self, escalations: list[dict[str, str]], from_model: str, to_model: str, reason: str) -> None:
         escalations.append({"from": from_model, "to": to_model, "reason": reason})
         self.metrics.fallbacks.labels(from_model, to_model, reason).inc()
@@ -249,12 +273,9 @@ class Gateway:
         ckey = cache_key(
             "cascade" if use_cascade else chosen, req.messages, req.system, req.max_tokens, req.temperature
         )
-        if req.cache_bypass:
-            cache_state = BYPASS
-        else:
-            hit, cache_state = self.cache.get(ckey)
-            if hit is not None:
-                return self._finish_hit(req, result, hit, started)
+        hit, cache_state = self._lookup(req, ckey)
+        if hit is not None:
+            return self._finish_hit(req, result, hit, started)
         self.metrics.cache.labels(cache_state).inc()
         result.cache = cache_state
 
@@ -448,17 +469,18 @@ class Gateway:
             router=s.router,
         )
         ckey = cache_key(chosen, req.messages, req.system, req.max_tokens, req.temperature)
-        if req.cache_bypass:
-            cache_state = BYPASS
-        else:
-            hit, cache_state = self.cache.get(ckey)
-            if hit is not None:
-                done = self._finish_hit(req, result, hit, started)
-                done.finish()
-                yield "meta", done
-                yield "delta", done.text
-                yield "done", done
-                return
+        try:
+            hit, cache_state = self._lookup(req, ckey)
+        except RateLimited as exc:
+            yield "limited", exc
+            return
+        if hit is not None:
+            done = self._finish_hit(req, result, hit, started)
+            done.finish()
+            yield "meta", done
+            yield "delta", done.text
+            yield "done", done
+            return
         self.metrics.cache.labels(cache_state).inc()
         result.cache = cache_state
         chain, degrade_to = self.plan(chosen, False)

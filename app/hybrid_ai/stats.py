@@ -43,6 +43,8 @@ class Stats:
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._known_month_cost: dict[str, float] = {}
+        self._extra: list[Callable[[Any], Any]] = []
+        self._flushing = threading.Lock()
 
     def record(
         self,
@@ -79,17 +81,37 @@ class Stats:
             self._pending[MODELS]["+" + model] = 1
             if cloud_cost_usd:
                 self._pending[month_key(this_month(self.clock()))]["cloud_cost_usd"] += cloud_cost_usd
-        self.flush(extra)
+            if extra:
+                self._extra.extend(extra)
+        self.flush(wait=False)
 
-    def flush(self, extra: list[Callable[[Any], Any]] | None = None) -> bool:
+    def flush(self, wait: bool = True) -> bool:
+        """Write what is pending in one pipeline. Group commit: when another thread of this worker
+        is already writing, wait=False leaves the new items to it (it loops until nothing is
+        left), so under load many requests share one Redis round trip."""
+        while True:
+            if not self._flushing.acquire(blocking=wait):
+                return True
+            try:
+                ok = self._flush_once()
+            finally:
+                self._flushing.release()
+            if not ok:
+                return False
+            with self._lock:
+                if not self._pending and not self._extra:
+                    return True
+
+    def _flush_once(self) -> bool:
         with self._lock:
-            if not self._pending and not extra:
+            if not self._pending and not self._extra:
                 return True
             pending, self._pending = self._pending, defaultdict(lambda: defaultdict(float))
+            extra, self._extra = self._extra, []
 
         def write(r: Any) -> bool:
             pipe = r.pipeline(transaction=False)
-            for command in extra or ():
+            for command in extra:
                 command(pipe)
             for key, fields in pending.items():
                 for name, value in fields.items():
@@ -103,7 +125,7 @@ class Stats:
             return True
 
         _, ok = self.store.run(write, False)
-        if not ok:  # put it back, merged with anything recorded meanwhile
+        if not ok:  # put the counters back (merged with anything recorded meanwhile); drop the extras
             with self._lock:
                 for key, fields in pending.items():
                     for name, value in fields.items():

@@ -26,11 +26,12 @@ from werkzeug.exceptions import HTTPException
 
 from hybrid_ai import cache as cache_mod
 from hybrid_ai import metrics as metrics_mod
-from hybrid_ai.service import CLOUD, BackendsUnavailable, ChatRequest, ChatResult, Gateway
+from hybrid_ai.service import CLOUD, BackendsUnavailable, ChatRequest, ChatResult, Gateway, RateLimited
 
 log = logging.getLogger(__name__)
 _RID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ROLES = ("system", "developer", "user", "assistant")
+DEFERRED_LIMIT = frozenset({"api.chat", "openai.chat_completions"})
 DEFAULT_MAX_TOKENS = 512
 
 
@@ -226,9 +227,17 @@ openai_bp = Blueprint("openai", __name__, url_prefix="/v1")
 ops = Blueprint("ops", __name__)
 
 
+def _limited(exc: RateLimited) -> ApiError:
+    g.rate_limit_done = True
+    return ApiError(429, str(exc), "rate_limited", headers={"Retry-After": str(exc.retry_after)})
+
+
 def _run_chat(req: ChatRequest) -> ChatResult:
+    g.rate_limit_done = req.defer_rate_limit
     try:
         return gw().chat(req)
+    except RateLimited as exc:
+        raise _limited(exc) from None
     except BackendsUnavailable as exc:
         g.counted = True
         status = 504 if exc.timed_out else 503
@@ -256,6 +265,7 @@ def chat() -> Response:
         request_id=_request_id(),
         cache_bypass=_bypass(),
         key_id=g.get("key_id"),
+        defer_rate_limit=bool(g.get("defer_rate_limit")),
     )
     r = _run_chat(req)
     resp = _json(
@@ -399,6 +409,7 @@ def _oa_request(data: Mapping[str, Any]) -> tuple[ChatRequest, bool, bool]:
         request_id=_request_id(),
         cache_bypass=_bypass(),
         key_id=g.get("key_id"),
+        defer_rate_limit=bool(g.get("defer_rate_limit")),
     )
     return req, stream, bool(opts.get("include_usage"))
 
@@ -456,8 +467,11 @@ def _sse(payload: Any) -> str:
 
 
 def _stream_response(req: ChatRequest, include_usage: bool) -> Response:
+    g.rate_limit_done = req.defer_rate_limit
     events = gw().chat_stream(req)
     kind, value = next(events)
+    if kind == "limited":
+        raise _limited(value)
     if kind == "error":  # nothing could start: a plain HTTP error, not a broken stream
         g.counted = True
         raise ApiError(503, value, "backends_unavailable", headers={"Retry-After": "10"})
@@ -540,6 +554,9 @@ def _authenticate() -> Response | None:
             problem += " (this gateway has no API keys configured: add one to auth.api_keys_file)"
         return _error(401, problem, "invalid_api_key", headers={"WWW-Authenticate": 'Bearer realm="hybrid-ai"'})
     g.key_id = kid
+    if request.endpoint in DEFERRED_LIMIT:  # counted together with the cache lookup
+        g.defer_rate_limit = True
+        return None
     allowed, retry_after = gateway.limiter.hit(kid)
     if not allowed:
         limit = gateway.limiter.per_minute
@@ -564,6 +581,8 @@ def _finish(response: Response) -> Response:
     if response.status_code >= 400 and not g.get("counted") and request.path.startswith(("/api/", "/v1/")):
         m = gw().metrics
         m.requests.labels("none", "none", str(response.status_code)).inc()
+    if g.get("defer_rate_limit") and not g.get("rate_limit_done"):
+        gw().limiter.hit(g.key_id)  # a request refused before chat() still counts against the limit
     return response
 
 

@@ -316,3 +316,18 @@ def test_metrics_exposition(client):
     ):
         assert name in text, name
     assert 'api_gateway_requests_total{backend="openai",model="tinyllama",status="200"}' in text
+
+
+def test_rate_limit_on_chat_shares_the_cache_round_trip_and_counts_bad_requests(build_app):
+    client = build_app(limits__rate_limit_per_minute=3).test_client()
+    body = {"prompt": SIMPLE + " limited", "max_tokens": 2}
+    assert post(client, "/api/v1/chat", body).status_code == 200
+    assert post(client, "/api/v1/chat", {"prompt": ""}).status_code == 400  # refused, still counted
+    assert post(client, "/api/v1/chat", body).get_json()["cached"] is True
+    r = post(client, "/api/v1/chat", body)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.get_json()["error"]["code"] == "rate_limited"
+    stream = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "max_tokens": 2}
+    r = post(client, "/v1/chat/completions", stream)
+    assert r.status_code == 429 and r.headers["Retry-After"]
+    assert post(client, "/api/v1/chat", body, auth(KEYS[1])).status_code == 200
