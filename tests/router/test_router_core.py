@@ -128,3 +128,14 @@ def test_system_prompt_persona_does_not_hide_a_hard_task():
     )
     assert framed.value >= plain.value
     assert "persona" not in framed.factors and "open_ended" not in framed.factors
+
+
+def test_shipped_model_is_reproduced_from_the_shipped_exemplars():
+    pytest.importorskip("numpy", reason="the pure-Python fit gives the same result but takes longer")
+    from hybrid_ai.router import learned
+    from hybrid_ai.router.learned_model import MODEL
+
+    refit = learned.fit(learned.read_exemplars())
+    assert refit["bias"] == pytest.approx(MODEL["bias"], abs=1e-4)
+    assert refit["weights"] == pytest.approx(MODEL["weights"], abs=1e-4)
+    assert MODEL["meta"]["exemplars"] == len(learned.read_exemplars()) and MODEL["meta"]["user_labels"] == 0

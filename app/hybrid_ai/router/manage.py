@@ -351,5 +351,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     if no_text:
         print(f"note: {no_text} labelled record(s) carry no prompt text and were skipped")
-    print(f"use it: HYBRID_AI_ROUTER_MODEL={args.out} with router: learned")
+    if str(args.out).endswith(".py"):
+        print("wrote a Python module (the form of the shipped default); run `ruff format` on it before committing")
+    else:
+        print(f"use it: HYBRID_AI_ROUTER_MODEL={args.out} with router: learned")
     return 0
