@@ -1,0 +1,13 @@
+# make bundle: every artifact a deploy needs that is not on the base Debian mirror, in one folder with
+# a manifest (name, version, sha256, size, source). See docs/bundle.md (the air-gapped install path).
+
+BUNDLE_DIR ?= $(CACHE)/bundle
+export BUNDLE_DIR
+
+.PHONY: bundle bundle-verify
+
+bundle: setup ## Gather wheels, the llama.cpp wheel, models, n8n/Node archives into BUNDLE_DIR (+ manifest)
+	$(PY) scripts/bundle.py --out $(BUNDLE_DIR) --cache $(CACHE)
+
+bundle-verify: ## Check every file in BUNDLE_DIR against its manifest sha256 (exit 1 on any mismatch)
+	$(PY) scripts/bundle.py --verify --out $(BUNDLE_DIR)
