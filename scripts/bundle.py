@@ -8,6 +8,7 @@ Layout of the bundle (default .cache/bundle):
     models/         GGUF model files (.cache/models)
     n8n/            the n8n prebuilt archive and the Node.js/npm tarballs (.cache/n8n), when built
     debs/           .deb files not on the base mirror (e.g. Grafana), when put in .cache/debs
+    ollama/         Ollama release archives the ollama role downloaded (.cache/ollama), when any
     manifest.json   name, kind, version, sha256, size and source of every file
 
 Re-running verifies every file already in the bundle against the manifest's sha256 and copies only
@@ -39,6 +40,7 @@ COPIED = [  # (bundle folder, kind, cache folder, patterns)
     ("models", "model", "models", ("*.gguf",)),
     ("n8n", "n8n", "n8n", ("*.tar.gz", "*.tgz", "*.sha256")),
     ("debs", "deb", "debs", ("*.deb",)),
+    ("ollama", "ollama", "ollama", ("*.tgz", "*.tar.zst")),
 ]
 # The Python ABI and platforms of the servers (Debian 12: CPython 3.11, glibc 2.36, x86_64).
 PIP_TARGET = [
