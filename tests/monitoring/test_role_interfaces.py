@@ -7,7 +7,7 @@ import yaml
 
 from .render import ROLES
 
-MONITORING_ROLES = ["prometheus", "grafana", "taskwarrior", "nvidia"]
+MONITORING_ROLES = ["prometheus", "grafana", "postgresql", "n8n", "taskwarrior", "nvidia"]
 
 
 def _present(role: str) -> bool:
