@@ -136,7 +136,28 @@ def overhead(gw_url: str, llama_url: str, n: int, max_s: float) -> dict[str, flo
     }
 
 
-def throughput(gw_url: str, seconds: int, connections: int, tmp: Path) -> dict[str, float]:
+def cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU time of these processes and their children (gunicorn master -> workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = list(pids)
+    seen: set[int] = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        todo.extend(int(c) for c in children)
+    return total
+
+
+def throughput(gw_url: str, seconds: int, connections: int, tmp: Path, pids: list[int]) -> dict[str, float]:
     wrk = shutil.which("wrk")
     if not wrk:
         raise SystemExit("wrk not found: run scripts/host-prereqs.sh (it installs wrk)")
@@ -168,6 +189,7 @@ def throughput(gw_url: str, seconds: int, connections: int, tmp: Path) -> dict[s
         "latency:percentile(50), latency:percentile(99)))\n"
         "end\n"
     )
+    cpu0 = cpu_seconds(pids)
     out = subprocess.run(
         [
             wrk,
@@ -190,6 +212,7 @@ def throughput(gw_url: str, seconds: int, connections: int, tmp: Path) -> dict[s
     )
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("JSON "))
     res = json.loads(line[5:])
+    res["server_cpu_ms_per_request"] = (cpu_seconds(pids) - cpu0) * 1000 / max(1, res["requests"])
     res["rps"] = res["requests"] / res["seconds"]
     res["errors"] = res["non2xx"] + res["connect"] + res["read"] + res["write"] + res["timeout"]
     return res
@@ -209,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = Procs(tmp)
     try:
         redis_port, llama_port, gw_port = free_port(), free_port(), free_port()
-        procs.start(
+        redis = procs.start(
             "redis",
             [
                 "redis-server",
@@ -248,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = write_config(tmp, redis_port, llama_url)
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         gw_url = f"http://127.0.0.1:{gw_port}"
-        procs.start(
+        gateway = procs.start(
             "gateway",
             [
                 str(BIN / "hybrid-ai"),
@@ -278,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {o['added_paired_p50_ms']:.3f} ms, p99 {o['added_paired_p99_ms']:.3f} ms"
         )
 
-        t = throughput(gw_url, args.seconds, args.connections, tmp)
+        t = throughput(gw_url, args.seconds, args.connections, tmp, [gateway.pid, redis.pid])
         print(
             f"cache-hit throughput ({args.workers} workers x {args.threads} threads, real Redis, "
             f"wrk {args.connections} connections, {t['seconds']:.1f} s):"
@@ -286,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {t['rps']:.0f} requests/s, {t['requests']} requests, {t['errors']} errors, "
             f"p50 {t['p50_us'] / 1000:.2f} ms, p99 {t['p99_us'] / 1000:.2f} ms   (target >= 1500 req/s, 0 errors)"
+        )
+        cpu = t["server_cpu_ms_per_request"]
+        print(
+            f"  server CPU (gateway workers + Redis) {cpu:.3f} ms per request -> at most "
+            f"{2000 / cpu:.0f} req/s on 2 idle cores; load average now {os.getloadavg()[0]:.1f}"
         )
         print("BENCH_JSON " + json.dumps({"overhead": o, "throughput": t}))
         return 0

@@ -418,6 +418,7 @@ class Gateway:
             degraded=result.degraded,
             cloud_cost_usd=cloud_cost,
             extra=extra,
+            urgent=cache_put is not None or cloud_cost > 0,
         )
         if cloud_cost:
             spent = self.stats.month_cloud_cost()

@@ -9,6 +9,7 @@ is the last value read from Redis plus this worker's unsynced cloud spend.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import defaultdict
@@ -37,7 +38,7 @@ def this_month(now: float | None = None) -> str:
 
 
 class Stats:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time, batch_s: float = 0.02) -> None:
         self.store = store
         self.clock = clock
         self._lock = threading.Lock()
@@ -45,6 +46,10 @@ class Stats:
         self._known_month_cost: dict[str, float] = {}
         self._extra: list[Callable[[Any], Any]] = []
         self._flushing = threading.Lock()
+        self.batch_s = batch_s
+        self._last_flush = 0.0
+        self._flusher: threading.Thread | None = None
+        self._flusher_pid = 0
 
     def record(
         self,
@@ -58,10 +63,13 @@ class Stats:
         degraded: bool,
         cloud_cost_usd: float,
         extra: list[Callable[[Any], Any]] | None = None,
+        urgent: bool = False,
     ) -> None:
         """Count one answered request (model = who answered; cache = hit|miss|bypass|error).
 
-        `extra` adds commands to the same Redis pipeline (one round trip for all bookkeeping)."""
+        `extra` adds commands to the same Redis pipeline (one round trip for all bookkeeping).
+        Under load, records are written at most every `batch_s` per worker (a busy worker sends
+        one pipeline for many requests); `urgent` (a cache write) is sent at once."""
         delta = {
             "requests": 1,
             "tokens_in": tokens_in,
@@ -83,7 +91,27 @@ class Stats:
                 self._pending[month_key(this_month(self.clock()))]["cloud_cost_usd"] += cloud_cost_usd
             if extra:
                 self._extra.extend(extra)
-        self.flush(wait=False)
+        now = time.monotonic()
+        if urgent or now - self._last_flush >= self.batch_s:
+            self.flush(wait=False)
+        else:
+            self._ensure_flusher()
+
+    def _ensure_flusher(self) -> None:
+        """A daemon thread per worker writes what a busy moment left pending (every batch_s)."""
+        if self._flusher is not None and self._flusher_pid == os.getpid() and self._flusher.is_alive():
+            return
+        with self._lock:
+            if self._flusher is None or self._flusher_pid != os.getpid() or not self._flusher.is_alive():
+                self._flusher_pid = os.getpid()
+                self._flusher = threading.Thread(target=self._flush_loop, name="stats-flush", daemon=True)
+                self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            time.sleep(self.batch_s)
+            if self._pending or self._extra:
+                self.flush(wait=True)
 
     def flush(self, wait: bool = True) -> bool:
         """Write what is pending in one pipeline. Group commit: when another thread of this worker
@@ -103,6 +131,7 @@ class Stats:
                     return True
 
     def _flush_once(self) -> bool:
+        self._last_flush = time.monotonic()
         with self._lock:
             if not self._pending and not self._extra:
                 return True

@@ -144,6 +144,7 @@ def test_decision_record_is_stored_under_the_request_id(app, client):
     from hybrid_ai.service import DECISION_TTL_S, decision_key
 
     store = app.extensions["hybrid_ai"].store
+    app.extensions["hybrid_ai"].stats.flush()  # written in batches, at most ~20 ms after the reply
     raw = store.client.get(decision_key(rid))
     record = json.loads(raw)
     assert record["request_id"] == rid and record["model"] == "tinyllama" and record["chosen_model"] == "tinyllama"
@@ -331,3 +332,9 @@ def test_rate_limit_on_chat_shares_the_cache_round_trip_and_counts_bad_requests(
     r = post(client, "/v1/chat/completions", stream)
     assert r.status_code == 429 and r.headers["Retry-After"]
     assert post(client, "/api/v1/chat", body, auth(KEYS[1])).status_code == 200
+
+
+def test_temperature_reaches_local_engines_and_is_not_sent_to_the_cloud(client, cloud):
+    r = post(client, "/api/v1/chat", {"prompt": HARD + " temperature", "max_tokens": 4, "temperature": 0.2})
+    assert r.status_code == 200 and r.get_json()["model"] == "cloud" and r.get_json()["degraded"] is False
+    assert "temperature" not in cloud.last_request

@@ -61,8 +61,8 @@ class AnthropicProvider:
         }
         if req.system:
             params["system"] = req.system
-        if req.temperature is not None:
-            params["temperature"] = min(max(req.temperature, 0.0), 1.0)
+        # temperature is not sent: the SDK's Messages.create no longer takes it (current models
+        # choose their own sampling); local engines still get it.
         return params
 
     def _map(self, exc: Exception) -> ProviderError:
