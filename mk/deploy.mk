@@ -5,13 +5,14 @@ LOCAL_CONTAINER ?= hybrid-local
 LOCAL_PORT ?= 8080
 LOCAL_IMAGE ?= localhost/hybrid-ai-debian:bookworm
 # Services of the tier left out locally: Grafana's packages cannot be reached offline.
+# n8n (tiers 2+) installs from the offline bundle (make n8n-bundle, built once).
 LOCAL_SKIP_SERVICES ?= grafana
 ANSIBLE_PLAYBOOK := $(CURDIR)/$(VENV)/bin/ansible-playbook
 SITE := ansible/playbooks/site.yml
 
 .PHONY: deploy-local deploy-inventory destroy-local
 
-deploy-local: setup ## A tier (TIER=N) in the local container hybrid-local: build, converge, smoke, print URL/key
+deploy-local: setup $(if $(filter 2 3 4,$(TIER)),n8n-bundle) ## A tier (TIER=N) in the local container hybrid-local: build, converge, smoke, print URL/key
 	@echo "==> [1/5] container image"
 	@scripts/build-image.sh
 	@echo "==> [2/5] container $(LOCAL_CONTAINER) (gateway published on 127.0.0.1:$(LOCAL_PORT))"
@@ -26,7 +27,7 @@ deploy-local: setup ## A tier (TIER=N) in the local container hybrid-local: buil
 	@t0=$$(date +%s); \
 	$(ANSIBLE_PLAYBOOK) -i inventories/local/hosts.yml $(SITE) \
 	  -e hybrid_tier=$(TIER) -e hybrid_llm_engine=llamacpp \
-	  -e llamacpp_wheelhouse=$(CACHE)/wheels \
+	  -e llamacpp_wheelhouse=$(CACHE)/wheels $(if $(N8N_BUNDLE),-e n8n_prebuilt_archive=$(N8N_BUNDLE)) \
 	  -e '{"llamacpp_model_override": {"source": "local", "path": "$(CACHE)/models/gemma3-270m-q4_k_m.gguf", "chat_format": "gemma"}}' \
 	  -e '{"hybrid_skip_services": [$(foreach s,$(LOCAL_SKIP_SERVICES),"$(s)",)"none"]}'; \
 	echo "==> converged in $$(( $$(date +%s) - t0 )) s"
