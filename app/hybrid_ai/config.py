@@ -85,6 +85,7 @@ SCHEMA: dict[str, Any] = _obj(
             }
         ),
         "cascade": _obj({"enabled": {"type": "boolean"}}),
+        "decisions": _obj({"keep_prompts": {"type": "boolean"}}),
         "taskwarrior": _obj(
             {
                 "enabled": {"type": "boolean"},
@@ -120,6 +121,9 @@ DEFAULTS: dict[str, Any] = {
         "request_timeout_s": 180,
     },
     "cascade": {"enabled": False},
+    # Decision records (Redis, 7 days) keep the prompt so `hybrid-ai router train` can learn
+    # from feedback and escalations; false keeps only its sha256.
+    "decisions": {"keep_prompts": True},
     "taskwarrior": {
         "enabled": False,
         "taskrc": "/var/lib/hybrid-ai/.taskrc",

@@ -404,6 +404,9 @@ class Gateway:
             "tokens_out": result.tokens_out,
             "key_id": req.key_id,
         }
+        if self.cfg["decisions"]["keep_prompts"]:
+            record["prompt"] = req.prompt
+            record["system"] = req.system
         blob = json.dumps(record, separators=(",", ":"))
         extra: list[Callable[[Any], Any]] = [lambda p: p.set(decision_key(req.request_id), blob, ex=DECISION_TTL_S)]
         if cache_put is not None:

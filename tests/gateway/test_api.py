@@ -152,6 +152,51 @@ def test_decision_record_is_stored_under_the_request_id(app, client):
     assert 0 < store.client.ttl(decision_key(rid)) <= DECISION_TTL_S
 
 
+def test_feedback_on_real_traffic_trains_the_router(app, client, tmp_path):
+    """A real answer, rated bad, becomes a label that `hybrid-ai router train --redis` learns from."""
+    import subprocess
+    import sys
+
+    from hybrid_ai.feedback import LABELS_KEY
+    from hybrid_ai.service import decision_key
+
+    gw = app.extensions["hybrid_ai"]
+    rids = []
+    for i in range(3):
+        r = post(client, "/api/v1/chat", {"prompt": f"Reformat invoice ledger {i}", "max_tokens": 4})
+        assert r.status_code == 200, r.get_json()
+        rids.append(r.headers["X-Request-ID"])
+    gw.stats.flush()
+    record = json.loads(gw.store.client.get(decision_key(rids[0])))
+    assert record["prompt"] == "Reformat invoice ledger 0"  # kept so traffic can train the router
+    for rid in rids:
+        fb = post(client, "/api/v1/feedback", {"request_id": rid, "rating": "bad"})
+        assert fb.status_code == 200, fb.get_json()
+    assert gw.store.client.llen(LABELS_KEY) == 3
+    url = gw.cfg["redis"]["url"]
+    out = tmp_path / "model.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "hybrid_ai.cli", "router", "train", "--redis", url, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "+ 3 user labels (3 'needs stronger')" in done.stdout, done.stdout
+    assert "carry no prompt text" not in done.stdout and out.is_file()
+
+
+def test_decision_record_can_leave_the_prompt_out(build_app):
+    app = build_app(decisions={"keep_prompts": False})
+    r = post(app.test_client(), "/api/v1/chat", {"prompt": SIMPLE + " private", "max_tokens": 4})
+    gw = app.extensions["hybrid_ai"]
+    gw.stats.flush()
+    from hybrid_ai.service import decision_key
+
+    record = json.loads(gw.store.client.get(decision_key(r.headers["X-Request-ID"])))
+    assert "prompt" not in record and len(record["prompt_sha256"]) == 64
+
+
 def test_openai_completion_non_streaming(client):
     r = post(
         client,
