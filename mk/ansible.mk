@@ -1,7 +1,7 @@
 # Ansible: lint and the Molecule scenarios of the core roles (see docs/ansible.md).
 
 LINT_TARGETS += lint-ansible
-# MOLECULE_SCENARIOS: added once green
+MOLECULE_SCENARIOS += stack-core
 
 .PHONY: lint-ansible
 
