@@ -86,7 +86,7 @@ def write_config(tmp: Path, redis_port: int, llama_url: str) -> Path:
         "router": "heuristic",
         "ladder": [{"model": "tinyllama", "max_complexity": 0.3}, {"model": "cloud"}],
         "models": {"tinyllama": {"engine": "openai", "url": llama_url, "upstream_model": "gemma", "timeout_s": 60}},
-        "cloud": {"model": "claude-sonnet-4-5", "input_usd_per_mtok": 3.0, "output_usd_per_mtok": 15.0},
+        "cloud": {"model": "claude-sonnet-4-6", "input_usd_per_mtok": 3.0, "output_usd_per_mtok": 15.0},
         "redis": {"url": f"redis://127.0.0.1:{redis_port}/0", "cache_ttl_s": 3600},
         "auth": {"api_keys_file": str(tmp / "keys")},
         "limits": {

@@ -227,7 +227,7 @@ def make_config(
         },
         "cloud": {
             "provider": "anthropic",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-4-6",
             "input_usd_per_mtok": 3.0,
             "output_usd_per_mtok": 15.0,
             "base_url": cloud_url,

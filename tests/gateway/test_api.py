@@ -65,10 +65,10 @@ def test_complex_prompt_goes_to_the_cloud_and_is_billed(client, cloud):
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
     assert body["model"] == "cloud" and body["backend"] == "anthropic"
-    assert body["upstream_model"] == "claude-sonnet-4-5"
+    assert body["upstream_model"] == "claude-sonnet-4-6"
     assert cloud.calls == before + 1
     assert cloud.last_request["system"] == "Be brief."
-    assert cloud.last_request["model"] == "claude-sonnet-4-5"
+    assert cloud.last_request["model"] == "claude-sonnet-4-6"
     u = body["usage"]
     assert body["cost_usd"] == pytest.approx((u["input_tokens"] * 3.0 + u["output_tokens"] * 15.0) / 1e6)
     assert body["cost_usd"] > 0
@@ -78,7 +78,7 @@ def test_complex_prompt_goes_to_the_cloud_and_is_billed(client, cloud):
 def test_explicit_model_by_name_and_by_cloud_model_name(client):
     r = post(client, "/api/v1/chat", {"prompt": HARD, "model": "phi-2", "max_tokens": 4})
     assert r.status_code == 200 and r.get_json()["model"] == "phi-2"
-    r = post(client, "/api/v1/chat", {"prompt": SIMPLE, "model": "claude-sonnet-4-5", "max_tokens": 4})
+    r = post(client, "/api/v1/chat", {"prompt": SIMPLE, "model": "claude-sonnet-4-6", "max_tokens": 4})
     assert r.status_code == 200 and r.get_json()["model"] == "cloud"
 
 
@@ -98,7 +98,7 @@ def test_complexity_is_a_dry_run(client, cloud):
 def test_models_endpoints(client):
     body = client.get("/api/v1/models", headers=auth()).get_json()
     ids = [m["id"] for m in body["models"]]
-    assert ids == ["auto", "tinyllama", "phi-2", "cloud", "claude-sonnet-4-5"]
+    assert ids == ["auto", "tinyllama", "phi-2", "cloud", "claude-sonnet-4-6"]
     oa = client.get("/v1/models", headers=auth()).get_json()
     assert oa["object"] == "list" and [m["id"] for m in oa["data"]] == ids
 

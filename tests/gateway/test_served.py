@@ -146,7 +146,7 @@ def test_openai_client_streams_with_only_a_base_url_change(served):
     assert text
     # non-streaming, cloud
     reply = client.chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "Hello cloud"}], max_tokens=8
+        model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hello cloud"}], max_tokens=8
     )
     assert reply.choices[0].message.content.startswith("This is the cloud answer")
     assert reply.usage.completion_tokens == 8 and reply.model == "cloud"

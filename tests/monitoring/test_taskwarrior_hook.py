@@ -54,15 +54,15 @@ def _record(**over):
 
 
 def test_well_formed_routing_records_import_and_show_in_the_report(tw):
-    recs = [_record(), _record(reqid="r-2", model="claude-sonnet-4-5", backend="anthropic", cost=0.0102)]
+    recs = [_record(), _record(reqid="r-2", model="claude-sonnet-4-6", backend="anthropic", cost=0.0102)]
     out = tw("import", "-", stdin="\n".join(json.dumps(r) for r in recs))
     assert out.returncode == 0, out.stdout + out.stderr
     exported = json.loads(tw("project:vps_ai.router", "export").stdout)
     assert sorted(t["reqid"] for t in exported) == ["r-1", "r-2"]
-    assert {t["model"]: t["cost"] for t in exported}["claude-sonnet-4-5"] == pytest.approx(0.0102)
+    assert {t["model"]: t["cost"] for t in exported}["claude-sonnet-4-6"] == pytest.approx(0.0102)
     report = tw("rc.defaultwidth:200", "routing")
     assert report.returncode == 0, report.stderr
-    assert "claude-sonnet-4-5" in report.stdout and "anthropic" in report.stdout
+    assert "claude-sonnet-4-6" in report.stdout and "anthropic" in report.stdout
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def gateway_app(tmp_path, redis_url, monkeypatch):
         },
         "cloud": {
             "provider": "anthropic",
-            "model": "claude-sonnet-4-5",
+            "model": "claude-sonnet-4-6",
             "input_usd_per_mtok": 3.0,
             "output_usd_per_mtok": 15.0,
             "base_url": "http://127.0.0.1:9",

@@ -10,7 +10,7 @@ SONNET = Price(3.0, 15.0)
 
 
 def book():
-    return PriceBook("claude-sonnet-4-5", SONNET, ["tinyllama", "phi-2"])
+    return PriceBook("claude-sonnet-4-6", SONNET, ["tinyllama", "phi-2"])
 
 
 def test_tokens_cost_prices_in_and_out_separately():
@@ -24,7 +24,7 @@ def test_tokens_cost_prices_in_and_out_separately():
 def test_cloud_call_costs_what_it_costs():
     c = book().call("cloud", 100, 50)
     assert c.cost_usd == pytest.approx(0.00105) and c.cloud_equivalent_usd == c.cost_usd and c.savings_usd == 0
-    assert book().call("claude-sonnet-4-5", 100, 50).cost_usd == c.cost_usd
+    assert book().call("claude-sonnet-4-6", 100, 50).cost_usd == c.cost_usd
 
 
 def test_local_call_is_free_and_records_cloud_equivalent():

@@ -31,7 +31,7 @@ def test_openai_compatible_payload_asks_for_stream_usage():
 
 
 def test_anthropic_params_system_apart_and_no_key_means_no_call():
-    prov = AnthropicProvider("claude-sonnet-4-5", None, None, 10)
+    prov = AnthropicProvider("claude-sonnet-4-6", None, None, 10)
     params = prov._params(REQ)
     assert params["system"] == "Be brief." and params["messages"] == [{"role": "user", "content": "Hi"}]
     assert "temperature" not in params and params["max_tokens"] == 16
