@@ -8,6 +8,7 @@ packages=(
   redis-server postgresql prometheus prometheus-node-exporter          # integration tests
   prometheus-redis-exporter taskwarrior nftables wrk                  # wrk: gateway benchmark load
   libgomp1 python3-venv build-essential cmake git make                 # llama.cpp wheel
+  curl                                                                 # n8n offline bundle (make n8n-bundle)
 )
 missing=()
 for p in "${packages[@]}"; do
