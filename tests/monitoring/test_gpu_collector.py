@@ -26,7 +26,7 @@ def test_render_gives_valid_metrics(tmp_path):
     text = _collector().render(SAMPLE)
     assert 'nvidia_gpu_utilization_ratio{gpu="0",uuid="GPU-5d1f3b2e-0000-1111-2222-333344445555"} 0.37' in text
     assert 'nvidia_gpu_memory_total_bytes{gpu="1"' in text
-    assert f"{15360 * 1024 * 1024:g}" in text
+    assert " 16106127360\n" in text  # exact bytes, no rounding
     assert 'driver_version="550.127.08"' in text
     assert 'nvidia_gpu_power_watts{gpu="1"' not in text, "[N/A] values are skipped"
     out = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True)

@@ -41,7 +41,7 @@ def render(csv_text):
                 value = float(raw) * scale
             except ValueError:  # "[N/A]" on boards that do not report it
                 continue
-            lines.append(f"{metric}{{{labels}}} {value:g}")
+            lines.append(f"{metric}{{{labels}}} {value:.12g}")
     return "\n".join(lines) + "\n"
 
 
