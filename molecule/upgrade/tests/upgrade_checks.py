@@ -1,0 +1,106 @@
+"""Checks shared by the upgrade steps: the box matches tiers/tierN.yml, and data written at tier 1 survived.
+
+Expectations are read from the tier catalogue, so the tests follow tiers/ rather than copies of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
+from helpers import assert_service, secrets_dir
+
+HOST = "tiers-upgrade"
+SKIPPED = {"grafana", "postgresql", "n8n"}  # hybrid_skip_services in molecule.yml
+UNITS = {
+    "gateway": ["hybrid-ai-gateway"],
+    "llm": ["llamacpp"],
+    "redis": ["redis-server"],
+    "prometheus": ["prometheus", "prometheus-node-exporter"],
+    "grafana": ["grafana-server"],
+    "postgresql": ["postgresql"],
+    "n8n": ["n8n"],
+}
+STATE = "/root/upgrade-state.json"  # what step 1 wrote, kept on the box
+REDIS = "REDISCLI_AUTH=$(cat /etc/hybrid-ai/redis_password) redis-cli -h 127.0.0.1"
+TASK = (
+    "runuser -u hybrid-ai -- env TASKRC=/var/lib/hybrid-ai/.taskrc TASKDATA=/var/lib/hybrid-ai/task "
+    "task rc.json.array=on project:vps_ai.router +routing export"
+)
+
+
+def tier(n: int) -> dict:
+    root = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    return yaml.safe_load((root / "tiers" / f"tier{n}.yml").read_text())
+
+
+def api_key() -> str:
+    return (secrets_dir() / HOST / "api_key").read_text().strip()
+
+
+def chat(host, prompt: str) -> dict:
+    auth = shlex.quote("Authorization: Bearer " + api_key())
+    body = shlex.quote(json.dumps({"prompt": prompt, "max_tokens": 16}))
+    out = host.run(
+        f"curl -sS -m 150 http://127.0.0.1:8080/api/v1/chat -H {auth} -H 'Content-Type: application/json' -d {body}"
+    )
+    assert out.rc == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def tasks(host) -> list[dict]:
+    return json.loads(host.check_output(TASK))
+
+
+def days(retention: str) -> int:
+    n, unit = int(retention[:-1]), retention[-1]
+    return n * {"d": 1, "w": 7, "y": 365}[unit]
+
+
+def check_tier(host, n: int) -> None:
+    t = tier(n)
+    # services: the tier's (less the skipped) run; the rest do not
+    for svc, units in UNITS.items():
+        for unit in units:
+            if svc in t["services"] and svc not in SKIPPED:
+                assert_service(host, unit)
+            else:
+                assert not host.service(unit).is_running, f"{unit} runs at tier {n}"
+    # models: one llama.cpp alias per tier model, added and pruned
+    host.run("for i in $(seq 60); do curl -fsS -m 2 http://127.0.0.1:8081/v1/models >/dev/null && break; sleep 1; done")
+    served = {m["id"] for m in json.loads(host.check_output("curl -fsS http://127.0.0.1:8081/v1/models"))["data"]}
+    assert served == {m["name"] for m in t["models"]}, served
+    # gateway config: ladder, thresholds and limits from the tier
+    cfg = yaml.safe_load(host.file("/etc/hybrid-ai/gateway.yml").content_string)
+    assert cfg["tier"] == n
+    assert cfg["ladder"] == t["routing"]["ladder"], cfg["ladder"]
+    assert set(cfg["models"]) == {m["name"] for m in t["models"]}
+    for key in ("max_prompt_chars", "max_tokens_cap", "rate_limit_per_minute"):
+        assert cfg["limits"][key] == t["limits"][key], key
+    assert cfg["cloud"]["monthly_budget_usd"] == t["limits"]["monthly_cloud_budget_usd"]
+    execstart = host.check_output("systemctl show hybrid-ai-gateway -p ExecStart")
+    assert f"--workers {t['limits']['gateway_workers']}" in execstart, execstart
+    # Redis and Prometheus limits
+    maxmem = host.check_output(f"{REDIS} config get maxmemory").splitlines()[1]
+    assert int(maxmem) == t["limits"]["redis_maxmemory_mb"] * 1024 * 1024
+    flags = json.loads(host.check_output("curl -fsS http://127.0.0.1:9090/api/v1/status/flags"))["data"]
+    assert days(flags["storage.tsdb.retention.time"]) == days(t["limits"]["prometheus_retention"]), flags
+    # the gateway answers on this tier with its first local rung
+    host.run("for i in $(seq 60); do curl -fsS -m 2 http://127.0.0.1:8080/health >/dev/null && break; sleep 1; done")
+    r = chat(host, f"Say hello to tier {n}.")
+    assert r["backend"] == "openai" and r["model"] == t["routing"]["ladder"][0]["model"], r
+
+
+def check_data_kept(host) -> None:
+    state = json.loads(host.check_output(f"cat {STATE}"))
+    assert host.check_output(f"{REDIS} get hai:upgrade:marker") == state["redis_marker"]
+    assert host.check_output("sha256sum /etc/hybrid-ai/api_keys | cut -c1-64") == state["api_keys_sha256"]
+    assert api_key() in host.check_output("cat /etc/hybrid-ai/api_keys")
+    ids = {t["uuid"] for t in tasks(host)}
+    assert set(state["task_uuids"]) <= ids, "Taskwarrior records lost"
