@@ -6,13 +6,13 @@ Redis is down)."""
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from hybrid_ai.background import LazyThread
 from hybrid_ai.store import PREFIX, Store
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,7 @@ class Events:
         self.sent = 0
         self.failed = 0
         self._seen: dict[str, float] = {}
-        self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._worker = LazyThread(self._loop, "n8n-events")
         self._lock = threading.Lock()
 
     def _once(self, marker: str, ttl_s: int) -> bool:
@@ -50,7 +49,7 @@ class Events:
         url = self.webhooks.get(kind)
         if not url:
             return
-        self._ensure_thread()
+        self._worker.ensure()
         try:
             self.queue.put_nowait((url, {"event": kind, "time": int(time.time()), **payload}))
         except queue.Full:
@@ -70,15 +69,6 @@ class Events:
     def backend_down(self, model: str, backend: str, reason: str) -> None:
         if "backend_down" in self.webhooks and self._once(f"down:{model}", BACKEND_DOWN_REPEAT_S):
             self.emit("backend_down", {"model": model, "backend": backend, "reason": reason})
-
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._loop, name="n8n-events", daemon=True)
-                self._thread.start()
 
     def _loop(self) -> None:
         import httpx

@@ -249,14 +249,11 @@ class Gateway:
 
     # ---- non-streaming ----------------------------------------------------------------------
 
-    def chat(self, req: ChatRequest, *, cascade_mode: bool | None = None) -> ChatResult:
-        started = time.perf_counter()
-        deadline = time.monotonic() + self.request_timeout_s
+    def _start(self, req: ChatRequest) -> tuple[str | None, ChatResult]:
+        """Score and route a request: (the model the client named, if any; an empty result)."""
         s, routed = self.score(req.prompt, req.system)
         explicit = self.resolve(req.model)
         chosen = explicit or routed
-        use_cascade = bool(self.cfg["cascade"]["enabled"]) if cascade_mode is None else cascade_mode
-        use_cascade = use_cascade and explicit is None
         self.metrics.complexity.observe(s.value)
         result = ChatResult(
             request_id=req.request_id,
@@ -269,6 +266,15 @@ class Gateway:
             factors=dict(s.factors),
             router=s.router,
         )
+        return explicit, result
+
+    def chat(self, req: ChatRequest, *, cascade_mode: bool | None = None) -> ChatResult:
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.request_timeout_s
+        explicit, result = self._start(req)
+        chosen = result.chosen_model
+        use_cascade = bool(self.cfg["cascade"]["enabled"]) if cascade_mode is None else cascade_mode
+        use_cascade = use_cascade and explicit is None
 
         ckey = cache_key(
             "cascade" if use_cascade else chosen, req.messages, req.system, req.max_tokens, req.temperature
@@ -458,20 +464,8 @@ class Gateway:
         """
         started = time.perf_counter()
         deadline = time.monotonic() + self.request_timeout_s
-        s, routed = self.score(req.prompt, req.system)
-        chosen = self.resolve(req.model) or routed
-        self.metrics.complexity.observe(s.value)
-        result = ChatResult(
-            request_id=req.request_id,
-            text="",
-            model=chosen,
-            backend="",
-            upstream_model="",
-            chosen_model=chosen,
-            score=s.value,
-            factors=dict(s.factors),
-            router=s.router,
-        )
+        _, result = self._start(req)
+        chosen = result.chosen_model
         ckey = cache_key(chosen, req.messages, req.system, req.max_tokens, req.temperature)
         try:
             hit, cache_state = self._lookup(req, ckey)

@@ -9,7 +9,6 @@ is the last value read from Redis plus this worker's unsynced cloud spend.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import defaultdict
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from hybrid_ai.background import LazyThread
 from hybrid_ai.store import PREFIX, Store
 
 TOTAL = PREFIX + "stats:total"
@@ -48,8 +48,8 @@ class Stats:
         self._flushing = threading.Lock()
         self.batch_s = batch_s
         self._last_flush = 0.0
-        self._flusher: threading.Thread | None = None
-        self._flusher_pid = 0
+        # a daemon thread per worker writes what a busy moment left pending (every batch_s)
+        self._flusher = LazyThread(self._flush_loop, "stats-flush")
 
     def record(
         self,
@@ -95,17 +95,7 @@ class Stats:
         if urgent or now - self._last_flush >= self.batch_s:
             self.flush(wait=False)
         else:
-            self._ensure_flusher()
-
-    def _ensure_flusher(self) -> None:
-        """A daemon thread per worker writes what a busy moment left pending (every batch_s)."""
-        if self._flusher is not None and self._flusher_pid == os.getpid() and self._flusher.is_alive():
-            return
-        with self._lock:
-            if self._flusher is None or self._flusher_pid != os.getpid() or not self._flusher.is_alive():
-                self._flusher_pid = os.getpid()
-                self._flusher = threading.Thread(target=self._flush_loop, name="stats-flush", daemon=True)
-                self._flusher.start()
+            self._flusher.ensure()
 
     def _flush_loop(self) -> None:
         while True:

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from hybrid_ai.background import LazyThread
+
 log = logging.getLogger(__name__)
 PROJECT = "vps_ai.router"
 TAG = "routing"
@@ -127,26 +129,15 @@ class TaskWriter:
         self.dropped = 0
         self.written = 0
         self.failures = 0
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-        self._lock = threading.Lock()
+        self._worker = LazyThread(self._loop, "taskwarrior-writer")
         self._stop = threading.Event()
 
     def submit(self, task: dict[str, Any]) -> None:
-        self._ensure_thread()
+        self._worker.ensure()
         try:
             self.queue.put_nowait(task)
         except queue.Full:
             self.dropped += 1
-
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._loop, name="taskwarrior-writer", daemon=True)
-                self._thread.start()
 
     def _take_batch(self, deadline_s: float) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []
@@ -184,8 +175,7 @@ class TaskWriter:
     def close(self, timeout_s: float = 10.0) -> None:
         """Flush what is queued (used at worker exit and by tests)."""
         self._stop.set()
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            self._thread.join(timeout_s)
+        self._worker.join(timeout_s)
 
 
 # ---- tw_cost_report ---------------------------------------------------------------------
