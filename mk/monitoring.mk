@@ -6,7 +6,8 @@ N8N_NPM_VERSION := 11.21.2
 N8N_BUNDLE := $(CACHE)/n8n/n8n-$(N8N_VERSION)-node$(N8N_NODE_VERSION)-linux-x64.tar.gz
 
 MOLECULE_SCENARIOS += role-monitoring
-MOLECULE_SCENARIOS += role-n8n
+# role-n8n (PostgreSQL and n8n alone) stays runnable (make test-molecule SCENARIOS=role-n8n); in make
+# test its checks run inside the tier scenarios that have n8n (mk/tiers.mk).
 
 .PHONY: n8n-bundle test-monitoring
 
@@ -15,7 +16,7 @@ $(N8N_BUNDLE):
 	N8N_VERSION=$(N8N_VERSION) NODE_VERSION=$(N8N_NODE_VERSION) NPM_VERSION=$(N8N_NPM_VERSION) \
 	  EXTRA_CA_BUNDLE=$(HYBRID_EXTRA_CA_BUNDLE) ansible/roles/n8n/files/build-n8n-bundle.sh $(CACHE)/n8n
 
-# role-n8n installs n8n from the offline bundle: build it (once) before the scenarios run.
+# n8n installs from the offline bundle in the scenarios: build it (once) before they run.
 test-molecule: n8n-bundle
 
 test-monitoring: setup ## Dashboards' PromQL on a real Prometheus scraping the gateway, alert rules (promtool), Taskwarrior hook

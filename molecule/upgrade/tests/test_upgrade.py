@@ -1,6 +1,9 @@
-"""Checks shared by the upgrade steps: the box matches tiers/tierN.yml, and data written at tier 1 survived.
+"""The upgrade path, checked after each step (molecule verify runs these three times): the box
+matches tiers/tierN.yml for the tier of its step, and data written at earlier steps survived.
 
-Expectations are read from the tier catalogue, so the tests follow tiers/ rather than copies of it.
+Step 1 is tier 1 (converge.yml), step 2 tier 3, step 3 tier 2 (side_effect.yml changes only
+hybrid_tier). The box keeps its step in /root/upgrade-step. Expectations are read from the tier
+catalogue, so the tests follow tiers/ rather than copies of it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ import json
 import os
 import shlex
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import yaml
@@ -17,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 from helpers import assert_service, secrets_dir
 
 HOST = "tiers-upgrade"
-SKIPPED = {"grafana", "postgresql", "n8n"}  # hybrid_skip_services in molecule.yml
+SKIPPED = {"grafana"}  # hybrid_skip_services in molecule.yml
 UNITS = {
     "gateway": ["hybrid-ai-gateway"],
     "llm": ["llamacpp"],
@@ -27,7 +32,10 @@ UNITS = {
     "postgresql": ["postgresql"],
     "n8n": ["n8n"],
 }
+PATH_TIERS = {1: 1, 2: 3, 3: 2}  # step -> tier
 STATE = "/root/upgrade-state.json"  # what step 1 wrote, kept on the box
+N8N_STATE = "/root/upgrade-n8n-state.json"  # what step 2 (the first tier with n8n) wrote
+ALERT_WORKFLOW = "HyAiAlertHook001"
 REDIS = "REDISCLI_AUTH=$(cat /etc/hybrid-ai/redis_password) redis-cli -h 127.0.0.1"
 TASK = (
     "runuser -u hybrid-ai -- env TASKRC=/var/lib/hybrid-ai/.taskrc TASKDATA=/var/lib/hybrid-ai/task "
@@ -97,6 +105,25 @@ def check_tier(host, n: int) -> None:
     assert r["backend"] == "openai" and r["model"] == t["routing"]["ladder"][0]["model"], r
 
 
+def write_data(host) -> None:
+    """At tier 1: a Redis key, the API keys' digest and the Taskwarrior records so far."""
+    marker = uuid.uuid4().hex
+    assert host.check_output(f"{REDIS} set hai:upgrade:marker {marker}") == "OK"
+    recorded: list[dict] = []
+    for _ in range(30):  # check_tier's request is written to Taskwarrior in a batch
+        recorded = tasks(host)
+        if recorded:
+            break
+        time.sleep(1)
+    assert recorded, "no Taskwarrior record of the tier 1 request"
+    state = {
+        "redis_marker": marker,
+        "api_keys_sha256": host.check_output("sha256sum /etc/hybrid-ai/api_keys | cut -c1-64"),
+        "task_uuids": [t["uuid"] for t in recorded],
+    }
+    host.check_output(f"echo {shlex.quote(json.dumps(state))} > {STATE}")
+
+
 def check_data_kept(host) -> None:
     state = json.loads(host.check_output(f"cat {STATE}"))
     assert host.check_output(f"{REDIS} get hai:upgrade:marker") == state["redis_marker"]
@@ -104,3 +131,63 @@ def check_data_kept(host) -> None:
     assert api_key() in host.check_output("cat /etc/hybrid-ai/api_keys")
     ids = {t["uuid"] for t in tasks(host)}
     assert set(state["task_uuids"]) <= ids, "Taskwarrior records lost"
+
+
+def psql(host, sql: str) -> list[list[str]]:
+    out = host.check_output(f"runuser -u postgres -- psql -d n8n -At -F '|' -c {shlex.quote(sql)}")
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def executions(host) -> set[str]:
+    rows = psql(host, f"""select id from execution_entity where "workflowId" = '{ALERT_WORKFLOW}'""")
+    return {r[0] for r in rows}
+
+
+def write_n8n_data(host) -> None:
+    """Run the alert workflow once (an execution row in PostgreSQL) and note what must survive."""
+    body = shlex.quote(json.dumps({"event": "upgrade-check", "tier": 3}))
+    url = "http://127.0.0.1:5678/webhook/hybrid-alert"
+    host.run(
+        "for i in $(seq 30); do curl -fsS -m 10 -X POST -H 'content-type: application/json' "
+        f"-d {body} {url} >/dev/null && break; sleep 2; done"
+    )
+    ids: set[str] = set()
+    for _ in range(30):  # the execution row is written when the run ends
+        ids = executions(host)
+        if ids:
+            break
+        time.sleep(1)
+    assert ids, "the alert workflow left no execution in PostgreSQL"
+    workflows = psql(host, "select id, name, active from workflow_entity order by id")
+    state = {"executions": sorted(ids), "workflows": workflows}
+    host.check_output(f"echo {shlex.quote(json.dumps(state))} > {N8N_STATE}")
+
+
+def check_n8n_data_kept(host) -> None:
+    state = json.loads(host.check_output(f"cat {N8N_STATE}"))
+    assert set(state["executions"]) <= executions(host), "n8n executions lost"
+    assert psql(host, "select id, name, active from workflow_entity order by id") == state["workflows"]
+
+
+def step(host) -> int:
+    return int(host.check_output("cat /root/upgrade-step"))
+
+
+def test_box_matches_the_tier_of_its_step(host):
+    check_tier(host, PATH_TIERS[step(host)])
+
+
+def test_data_from_tier_1_written_then_kept(host):
+    if step(host) == 1:
+        write_data(host)
+    check_data_kept(host)
+
+
+def test_n8n_workflows_and_executions_written_then_kept(host):
+    n = step(host)
+    if n == 1:  # tier 1 has no n8n
+        assert not host.file("/etc/systemd/system/n8n.service").exists
+        return
+    if n == 2:  # the first tier with n8n
+        write_n8n_data(host)
+    check_n8n_data_kept(host)
