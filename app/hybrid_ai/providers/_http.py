@@ -1,5 +1,5 @@
-"""Shared HTTP plumbing for the local engines: one pooled httpx client, one retry when the
-request provably never reached the server (connection refused), errors mapped to reasons."""
+"""Shared HTTP plumbing for the local engines: one pooled httpx client whose transport retries
+once when a connection could not be made (nothing was sent), errors mapped to reasons."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ class HttpEngine:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            limits = httpx.Limits(max_connections=32, max_keepalive_connections=8)
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)),
-                limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+                transport=httpx.HTTPTransport(retries=1, limits=limits),
             )
         return self._client
 
@@ -51,41 +52,29 @@ class HttpEngine:
         return ProviderError(ERROR, f"{name}: upstream answered {response.status_code}: {body}")
 
     def post_json(self, path: str, payload: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        """POST and decode JSON; one retry only on a refused/failed connect (nothing was sent)."""
-        for attempt in (0, 1):
-            start = time.perf_counter()
-            try:
-                response = self.client.post(self.url + path, json=payload)
-            except httpx.ConnectError as exc:
-                if attempt == 0:
-                    continue
-                raise self._fail(exc) from exc
-            except httpx.HTTPError as exc:
-                raise self._fail(exc) from exc
-            elapsed = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise self._status_error(self.name, response)
-            try:
-                return response.json(), elapsed
-            except ValueError as exc:
-                raise ProviderError(ERROR, f"{self.name}: upstream sent non-JSON") from exc
-        raise AssertionError("unreachable")
+        """POST and decode JSON (a failed connect is retried once by the transport)."""
+        start = time.perf_counter()
+        try:
+            response = self.client.post(self.url + path, json=payload)
+        except httpx.HTTPError as exc:
+            raise self._fail(exc) from exc
+        elapsed = (time.perf_counter() - start) * 1000
+        if response.status_code != 200:
+            raise self._status_error(self.name, response)
+        try:
+            return response.json(), elapsed
+        except ValueError as exc:
+            raise ProviderError(ERROR, f"{self.name}: upstream sent non-JSON") from exc
 
     @contextmanager
     def open_stream(self, path: str, payload: dict[str, Any]) -> Iterator[httpx.Response]:
-        for attempt in (0, 1):
-            try:
-                with self.client.stream("POST", self.url + path, json=payload) as response:
-                    if response.status_code != 200:
-                        raise self._status_error(self.name, response)
-                    yield response
-                    return
-            except httpx.ConnectError as exc:
-                if attempt == 0:
-                    continue
-                raise self._fail(exc) from exc
-            except httpx.HTTPError as exc:
-                raise self._fail(exc) from exc
+        try:
+            with self.client.stream("POST", self.url + path, json=payload) as response:
+                if response.status_code != 200:
+                    raise self._status_error(self.name, response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise self._fail(exc) from exc
 
     def iter_lines(self, response: httpx.Response) -> Iterator[str]:
         try:
