@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import pulumi
 import pulumi_aws as aws
 
-from . import GATEWAY_PORT, SSH_PORT
 from .cloudinit import CLOUD_CONFIG
 from .config import StackSettings
 
@@ -20,31 +17,19 @@ VPC_CIDR = "10.42.0.0/16"
 SUBNET_CIDR = "10.42.1.0/24"
 
 
-def _split(cidrs: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    v4 = [c for c in cidrs if ipaddress.ip_network(c).version == 4]
-    v6 = [c for c in cidrs if ipaddress.ip_network(c).version == 6]
-    return v4, v6
-
-
 def ingress_rules(settings: StackSettings) -> list[dict]:
-    """The only ways in: SSH from adminCidrs, the gateway port from gatewayCidrs."""
-    rules = []
-    for port, cidrs, what in (
-        (SSH_PORT, settings.admin_cidrs, "SSH from the operator (adminCidrs)"),
-        (GATEWAY_PORT, settings.gateway_cidrs, "hybrid-ai gateway (gatewayCidrs)"),
-    ):
-        v4, v6 = _split(cidrs)
-        rules.append(
-            {
-                "description": what,
-                "protocol": "tcp",
-                "from_port": port,
-                "to_port": port,
-                "cidr_blocks": v4,
-                "ipv6_cidr_blocks": v6,
-            }
-        )
-    return rules
+    """The only ways in (StackSettings.openings), one security group rule each."""
+    return [
+        {
+            "description": o.description,
+            "protocol": "tcp",
+            "from_port": o.port,
+            "to_port": o.port,
+            "cidr_blocks": list(o.v4),
+            "ipv6_cidr_blocks": list(o.v6),
+        }
+        for o in settings.openings()
+    ]
 
 
 class AwsTierBox(pulumi.ComponentResource):

@@ -22,7 +22,7 @@ from typing import Any
 
 from hybrid_ai.tiers import CLOUDS, TierError, box_for, parse_tier_number
 
-from . import PROJECT
+from . import GATEWAY_PORT, PROJECT, SSH_PORT
 
 IMAGES = ("debian-12", "ubuntu-2204")
 DEFAULT_USERS = {("aws", "debian-12"): "admin", ("aws", "ubuntu-2204"): "ubuntu"}
@@ -82,6 +82,17 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Opening:
+    """One way into the box: a TCP port from some networks, split by IP family for the clouds."""
+
+    name: str  # short name for rule names: ssh, gateway
+    port: int
+    description: str
+    v4: tuple[str, ...]
+    v6: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StackSettings:
     cloud: str
     tier: int
@@ -105,6 +116,19 @@ class StackSettings:
     name_prefix: str = "hybrid-ai"
     labels: dict[str, str] = field(default_factory=dict)
     disk_gb_override: int | None = None
+
+    def openings(self) -> list[Opening]:
+        """The only ways in, for every cloud: SSH from adminCidrs, the gateway from gatewayCidrs."""
+        out = []
+        for name, port, cidrs, description in (
+            ("ssh", SSH_PORT, self.admin_cidrs, "SSH from the operator (adminCidrs)"),
+            ("gateway", GATEWAY_PORT, self.gateway_cidrs, "hybrid-ai gateway (gatewayCidrs)"),
+        ):
+            nets = [ipaddress.ip_network(c) for c in cidrs]
+            v4 = tuple(c for c, n in zip(cidrs, nets, strict=True) if n.version == 4)
+            v6 = tuple(c for c, n in zip(cidrs, nets, strict=True) if n.version == 6)
+            out.append(Opening(name, port, description, v4, v6))
+        return out
 
     @property
     def disk_gb(self) -> int:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 import pulumi
 import pulumi_gcp as gcp
 
-from . import GATEWAY_PORT, SSH_PORT
 from .cloudinit import STARTUP_SCRIPT
 from .config import StackSettings
 
@@ -22,32 +19,24 @@ ALLOW_PRIORITY = 1000
 DENY_PRIORITY = 2000
 
 
-def _by_family(cidrs: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for c in cidrs:
-        out.setdefault(f"v{ipaddress.ip_network(c).version}", []).append(c)
-    return out
-
-
 def firewall_rules(settings: StackSettings) -> list[dict]:
-    """Allow SSH from adminCidrs and the gateway from gatewayCidrs; deny every other way in.
+    """Allow the ways in (StackSettings.openings); deny every other way in.
 
     GCP does not mix IPv4 and IPv6 source ranges in one rule, so each family gets its own.
     """
     rules: list[dict] = []
-    for what, port, cidrs in (
-        ("ssh", SSH_PORT, settings.admin_cidrs),
-        ("gateway", GATEWAY_PORT, settings.gateway_cidrs),
-    ):
-        for family, ranges in _by_family(cidrs).items():
+    for o in settings.openings():
+        for family, ranges in (("v4", o.v4), ("v6", o.v6)):
+            if not ranges:
+                continue
             rules.append(
                 {
-                    "suffix": f"allow-{what}-{family}",
-                    "description": f"Hybrid AI Stack: {what} (tcp/{port})",
+                    "suffix": f"allow-{o.name}-{family}",
+                    "description": f"Hybrid AI Stack: {o.name} (tcp/{o.port})",
                     "priority": ALLOW_PRIORITY,
-                    "allows": [{"protocol": "tcp", "ports": [str(port)]}],
+                    "allows": [{"protocol": "tcp", "ports": [str(o.port)]}],
                     "denies": [],
-                    "source_ranges": ranges,
+                    "source_ranges": list(ranges),
                 }
             )
     for family, world in (("v4", "0.0.0.0/0"), ("v6", "::/0")):
