@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,15 +29,11 @@ import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.servers import MODEL, LlamaServer, RedisServer, free_port  # noqa: E402
+
 BIN = Path(sys.executable).parent
-MODEL = ROOT / ".cache" / "models" / "gemma3-270m-q4_k_m.gguf"
 KEY = "bench-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait(url: str, timeout: float, headers: dict[str, str] | None = None) -> None:
@@ -230,44 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"model missing: {MODEL} (make setup)")
     tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     procs = Procs(tmp)
+    redis = llama = None
     try:
-        redis_port, llama_port, gw_port = free_port(), free_port(), free_port()
-        redis = procs.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(tmp),
-            ],
-        )
-        llama_url = f"http://127.0.0.1:{llama_port}/v1"
-        procs.start(
-            "llama",
-            [
-                sys.executable,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                str(MODEL),
-                "--chat_format",
-                "gemma",
-                "--model_alias",
-                "gemma",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(llama_port),
-            ],
-        )
-        wait(llama_url + "/models", 90)
+        redis = RedisServer(tmp / "redis").start()
+        llama = LlamaServer(tmp / "llama", n_threads=None, n_ctx=2048).start()
+        redis_port, llama_url, gw_port = redis.port, llama.url, free_port()
         cfg = write_config(tmp, redis_port, llama_url)
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         gw_url = f"http://127.0.0.1:{gw_port}"
@@ -319,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         procs.stop_all()
+        for server in (llama, redis):
+            if server is not None:
+                server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

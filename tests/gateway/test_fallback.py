@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tests.gateway.conftest import LlamaServer, RedisServer, auth
+from tests.gateway.conftest import auth
 from tests.gateway.test_api import HARD, SIMPLE, post
+from tests.servers import LlamaServer, RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.conftest import KEYS, Proc, free_port, make_config, wait_until
+from tests.gateway.conftest import KEYS, make_config
+from tests.servers import Proc, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent

@@ -103,8 +103,9 @@ def gateway(tmp_path_factory):
     Taskwarrior is on, with the taskwarrior role's rendered taskrc and on-add hook, so routing
     records go through the same validation as on a server.
     """
-    from tests.gateway.conftest import KEYS, LlamaServer, RedisServer, make_config
+    from tests.gateway.conftest import KEYS, make_config
     from tests.gateway.fake_anthropic import FakeAnthropic
+    from tests.servers import LlamaServer, RedisServer
 
     work = tmp_path_factory.mktemp("gw")
     data = work / "task"
