@@ -1,9 +1,9 @@
 # Whole tiers: Molecule scenarios that converge ansible/playbooks/site.yml per tier (docs/tiers-testing.md).
 # Listed first so the longest scenarios start first when they run side by side (MOLECULE_JOBS).
 
-MOLECULE_SCENARIOS := tier2 tier1 $(MOLECULE_SCENARIOS)
+MOLECULE_SCENARIOS := upgrade tier2 tier1 $(MOLECULE_SCENARIOS)
 
 .PHONY: test-tiers
 
-test-tiers: setup n8n-bundle ## Only the tier scenarios (containers)
-	scripts/run-molecule.sh tier2 tier1
+test-tiers: setup n8n-bundle ## Only the tier scenarios and the upgrade path (containers)
+	scripts/run-molecule.sh upgrade tier2 tier1
