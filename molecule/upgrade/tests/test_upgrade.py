@@ -9,7 +9,6 @@ catalogue, so the tests follow tiers/ rather than copies of it.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import time
@@ -20,18 +19,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_shared"))
 from helpers import assert_service, secrets_dir
+from tier_checks import OFFLINE_SKIPPED as SKIPPED  # hybrid_skip_services in molecule.yml
+from tier_checks import UNITS, tier_data
 
 HOST = "tiers-upgrade"
-SKIPPED = {"grafana"}  # hybrid_skip_services in molecule.yml
-UNITS = {
-    "gateway": ["hybrid-ai-gateway"],
-    "llm": ["llamacpp"],
-    "redis": ["redis-server"],
-    "prometheus": ["prometheus", "prometheus-node-exporter"],
-    "grafana": ["grafana-server"],
-    "postgresql": ["postgresql"],
-    "n8n": ["n8n"],
-}
 PATH_TIERS = {1: 1, 2: 3, 3: 2}  # step -> tier
 STATE = "/root/upgrade-state.json"  # what step 1 wrote, kept on the box
 N8N_STATE = "/root/upgrade-n8n-state.json"  # what step 2 (the first tier with n8n) wrote
@@ -41,11 +32,6 @@ TASK = (
     "runuser -u hybrid-ai -- env TASKRC=/var/lib/hybrid-ai/.taskrc TASKDATA=/var/lib/hybrid-ai/task "
     "task rc.json.array=on project:vps_ai.router +routing export"
 )
-
-
-def tier(n: int) -> dict:
-    root = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-    return yaml.safe_load((root / "tiers" / f"tier{n}.yml").read_text())
 
 
 def api_key() -> str:
@@ -72,7 +58,7 @@ def days(retention: str) -> int:
 
 
 def check_tier(host, n: int) -> None:
-    t = tier(n)
+    t = tier_data(n)
     # services: the tier's (less the skipped) run; the rest do not
     for svc, units in UNITS.items():
         for unit in units:
