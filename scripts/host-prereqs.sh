@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  podman runc debootstrap uidmap slirp4netns fuse-overlayfs iproute2    # containers
+  podman runc debootstrap uidmap slirp4netns fuse-overlayfs iproute2 openssh-client  # containers, reached over SSH
   redis-server postgresql prometheus prometheus-node-exporter          # integration tests
   prometheus-redis-exporter taskwarrior nftables wrk                  # wrk: gateway benchmark load
   libgomp1 python3-venv build-essential cmake git make                 # llama.cpp wheel

@@ -13,6 +13,12 @@ for s in "$@"; do
 done
 
 scripts/build-image.sh
+# The scenarios reach their containers over SSH with this key (mounted as root's authorized_keys).
+key=.cache/molecule-ssh/id_ed25519
+if [ ! -f "$key" ]; then
+  mkdir -p "$(dirname "$key")"
+  ssh-keygen -q -t ed25519 -N '' -C hybrid-ai-molecule -f "$key"
+fi
 logs=.cache/molecule-logs
 mkdir -p "$logs"
 echo "==> controller caches (gateway wheel, llama.cpp wheelhouse archive), shared by the scenarios"
