@@ -1,5 +1,7 @@
 # Router quality: APGR / CPT and decision time of every router on the RouteLLM dev data.
 ROUTER_EVAL_DATA ?= $(CURDIR)/../shared/data/routing-eval
+# Labelled sets held out of the router's training (data/router/SOURCES.md says where they come from).
+ROUTER_HELDOUT ?= $(CURDIR)/data/router/heldout
 
 BENCH_TARGETS += bench-router
 
@@ -9,4 +11,20 @@ bench-router: setup ## Router quality (APGR, CPT50/80, p50/p99 decision ms) on R
 	@if [ ! -d "$(ROUTER_EVAL_DATA)" ]; then \
 	  echo "bench-router: no data at $(ROUTER_EVAL_DATA) (set ROUTER_EVAL_DATA=DIR)"; exit 2; fi
 	@echo "==> router quality on $(ROUTER_EVAL_DATA)"
-	$(PY) -m hybrid_ai.cli router eval --data "$(ROUTER_EVAL_DATA)"
+	$(PY) -m hybrid_ai.cli router eval --data "$(ROUTER_EVAL_DATA)" --heldout "$(ROUTER_HELDOUT)"
+
+# Rebuild the shipped learned-router model from public outcome data (maintainers; needs clones
+# of the repositories data/router/SOURCES.md names, at the commits it names).
+ROUTERDC ?=
+ALPACA_EVAL ?=
+ROUTER_CORPUS ?= $(CURDIR)/.cache/router/corpus.jsonl
+
+.PHONY: router-model
+router-model: setup ## Rebuild the learned router from public outcome data (ROUTERDC=clone ALPACA_EVAL=clone)
+	@if [ -z "$(ROUTERDC)" ] || [ -z "$(ALPACA_EVAL)" ]; then \
+	  echo "router-model: set ROUTERDC=<clone of shuhao02/RouterDC> ALPACA_EVAL=<clone of tatsu-lab/alpaca_eval>"; exit 2; fi
+	$(PY) -m hybrid_ai.cli router build-data --dev "$(ROUTER_EVAL_DATA)" --routerdc "$(ROUTERDC)" \
+	  --alpaca-eval "$(ALPACA_EVAL)" --out "$(ROUTER_CORPUS)" --heldout-dir data/router/heldout \
+	  --hashes data/router/training-prompts.blake2b
+	$(PY) -m hybrid_ai.cli router fit --corpus "$(ROUTER_CORPUS)" --out app/hybrid_ai/router/learned_model.py
+	$(VENV)/bin/ruff format -q app/hybrid_ai/router/learned_model.py

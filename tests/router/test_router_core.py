@@ -130,12 +130,35 @@ def test_system_prompt_persona_does_not_hide_a_hard_task():
     assert "persona" not in framed.factors and "open_ended" not in framed.factors
 
 
-def test_shipped_model_is_reproduced_from_the_shipped_exemplars():
-    pytest.importorskip("numpy", reason="the pure-Python fit gives the same result but takes longer")
-    from hybrid_ai.router import learned
+def test_shipped_model_says_how_it_was_made():
+    from hybrid_ai.router.features import FEATURE_NAMES
     from hybrid_ai.router.learned_model import MODEL
 
-    refit = learned.fit(learned.read_exemplars())
-    assert refit["bias"] == pytest.approx(MODEL["bias"], abs=1e-4)
-    assert refit["weights"] == pytest.approx(MODEL["weights"], abs=1e-4)
-    assert MODEL["meta"]["exemplars"] == len(learned.read_exemplars()) and MODEL["meta"]["user_labels"] == 0
+    meta = MODEL["meta"]
+    assert set(MODEL["weights"]) == set(FEATURE_NAMES) and MODEL["words"] == {}
+    assert meta["exemplars"] == len(learned_exemplars())
+    assert set(meta["sources"]) == {"routerbench", "alpaca-eval", "math-prealgebra"}
+    for src in meta["sources"].values():
+        assert len(src["commit"]) == 40 and int(src["commit"], 16) >= 0
+        assert src["repo"].count("/") == 1 and src["licence"] and src["read"] > 0
+    assert sum(meta["training_rows"].values()) > 3000
+    assert str(meta["validation"]["prior"]) in meta["validation"]["leave_one_benchmark_out"]
+
+
+def learned_exemplars():
+    from hybrid_ai.router import learned
+
+    return learned.read_exemplars()
+
+
+def test_a_prior_pulls_a_refit_towards_the_shipped_weights():
+    pytest.importorskip("numpy", reason="the pure-Python fit gives the same result but takes longer")
+    from hybrid_ai.router import learned
+
+    few = [("Write a haiku about the sea.", None, 1.0, 1.0), ("What is 17 * 23?", None, 0.0, 1.0)]
+    prior = {"open_ended": -3.0, "math": 2.0}
+    free = learned.fit(few, l2=0.1, epochs=300)
+    pulled = learned.fit(few, l2=0.1, epochs=300, prior=prior)
+    # two labels that contradict the prior move the free fit the other way, the prior holds it
+    assert free["weights"]["open_ended"] > -1.0 and pulled["weights"]["open_ended"] < -2.0
+    assert pulled["weights"]["math"] > 1.0 > free["weights"]["math"]

@@ -70,6 +70,24 @@ def load_gsm8k(folder: Path) -> list[Item]:
 BENCHMARKS = {"mt-bench": load_mt_bench, "gsm8k": load_gsm8k}
 
 
+def load_heldout(folder: str | Path) -> dict[str, list[Item]]:
+    """Held-out labelled sets: one JSON-lines file of {prompt, weak, strong} per benchmark
+    (written by `hybrid-ai router build-data --heldout-dir`); the file name is the benchmark."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: no such folder of held-out sets")
+    out = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        rows = _jsonl(path)
+        try:
+            out[path.stem] = [Item(r["prompt"], float(r["weak"]), float(r["strong"])) for r in rows]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: each line needs prompt, weak and strong ({exc})") from None
+    if not out:
+        raise ValueError(f"{folder}: no held-out sets (*.jsonl)")
+    return out
+
+
 def load_all(folder: str | Path) -> dict[str, list[Item]]:
     """Every benchmark whose files are in the folder; ValueError if there is none."""
     folder = Path(folder)

@@ -1,14 +1,15 @@
 """The learned router: a logistic model over explainable prompt features (task type, quantities,
 steps, constraints, length), plus optional word weights learned from the user's own traffic.
 
-The shipped model (learned_model.py) is fitted by `hybrid-ai router train` on the exemplars
-in exemplars.py alone: prompts written by hand for this kit that describe task types,
-labelled 1 where a small open model is expected to fall short of a frontier model (multi-step
-arithmetic, formal reasoning, code, exact-constraint writing, technical derivations) and 0
-where it is expected to do as well (chat, open-ended writing, role-play, one-step sums). No
-benchmark prompt is in it. `hybrid-ai router train --records ...` refits it on the user's own
-labels (feedback and cascade escalations) and writes a model file the router loads from
-$HYBRID_AI_ROUTER_MODEL.
+The shipped model (learned_model.py) is made in two steps (`hybrid-ai router build-data` and
+`hybrid-ai router fit`, see docs/router.md): a fit on the exemplars in exemplars.py (prompts
+written by hand for this kit that describe task types, labelled 1 where a small open model is
+expected to fall short of a frontier model and 0 where it is expected to do as well), then a
+refit of the feature weights on public per-prompt outcomes of small and large models
+(public_data.py, outcome.py), cleaned of every MT-Bench, GSM8K and MMLU prompt, with the
+exemplar weights as prior. `hybrid-ai router train --records ...` adjusts it with the user's
+own labels (feedback and cascade escalations), pulling towards the shipped weights, and writes a
+model file the router loads from $HYBRID_AI_ROUTER_MODEL.
 
 Scoring is pure Python: about 0.1 ms per prompt, no extra dependencies, a few hundred kB.
 """
@@ -94,11 +95,14 @@ def fit(
     max_words: int = 2000,
     epochs: int = 3000,
     lr: float = 2.0,
+    prior: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Fit the logistic model by full-batch gradient descent (pure Python).
 
     examples: (prompt, system, label in [0, 1], sample weight). Word weights are learned only
-    when min_word_count > 0, from words seen in at least that many examples.
+    when min_word_count > 0, from words seen in at least that many examples. prior: feature
+    weights to start from and to pull towards (l2 * (w - prior)) instead of towards 0, so that a
+    refit on a few user labels adjusts the shipped model rather than forgetting it.
     """
     if not examples:
         raise ValueError("no training examples")
@@ -120,7 +124,8 @@ def fit(
     mean_y = sum(y * w for y, w in zip(ys, ws, strict=True)) / total
     b0 = math.log(max(mean_y, 1e-3) / max(1 - mean_y, 1e-3))
     descend = _descend_numpy if importlib.util.find_spec("numpy") else _descend_python  # same result
-    b, wd, wv = descend(xs, toks, ys, ws, len(vocab), b0, l2, word_l2, epochs, lr)
+    w0 = [float((prior or {}).get(k, 0.0)) for k in FEATURE_NAMES]
+    b, wd, wv = descend(xs, toks, ys, ws, len(vocab), b0, l2, word_l2, epochs, lr, w0)
     words = {t: round(wv[i], 5) for t, i in vocab.items() if abs(wv[i]) >= 1e-3}
     return {
         "bias": round(b, 5),
@@ -129,10 +134,11 @@ def fit(
     }
 
 
-def _descend_python(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
+def _descend_python(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr, w0=None):
     nd = len(xs[0])
     total = sum(ws)
-    wd = [0.0] * nd
+    w0 = list(w0) if w0 is not None else [0.0] * nd
+    wd = list(w0)
     wv = [0.0] * nv
     for _ in range(epochs):
         gd = [0.0] * nd
@@ -148,13 +154,13 @@ def _descend_python(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
                 gv[i] += err
         b -= lr * gb
         for j in range(nd):
-            wd[j] -= lr * (gd[j] + l2 * wd[j])
+            wd[j] -= lr * (gd[j] + l2 * (wd[j] - w0[j]))
         for i in range(nv):
             wv[i] -= lr * (gv[i] + word_l2 * wv[i] / total)
     return b, wd, wv
 
 
-def _descend_numpy(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
+def _descend_numpy(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr, w0=None):
     """The same full-batch gradient descent as _descend_python, vectorised."""
     import numpy as np
 
@@ -164,7 +170,8 @@ def _descend_numpy(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
     y = np.asarray(ys, dtype=np.float64)
     w = np.asarray(ws, dtype=np.float64)
     total = w.sum()
-    wd = np.zeros(x.shape[1])
+    w0 = np.zeros(x.shape[1]) if w0 is None else np.asarray(w0, dtype=np.float64)
+    wd = w0.copy()
     wv = np.zeros(nv)
     for _ in range(epochs):
         z = b + x @ wd + np.bincount(rows, weights=wv[cols], minlength=len(y))
@@ -173,7 +180,7 @@ def _descend_numpy(xs, toks, ys, ws, nv, b, l2, word_l2, epochs, lr):
         gd = x.T @ err
         gv = np.bincount(cols, weights=err[rows], minlength=nv)
         b -= lr * gb
-        wd -= lr * (gd + l2 * wd)
+        wd -= lr * (gd + l2 * (wd - w0))
         wv -= lr * (gv + word_l2 * wv / total)
     return float(b), wd.tolist(), wv.tolist()
 
@@ -200,7 +207,7 @@ def save(model: dict[str, Any], path: str | Path, meta: dict[str, Any] | None = 
     data["meta"] = meta or {}
     path = Path(path)
     if path.suffix == ".py":
-        lines = ['"""The shipped learned-router model. Generated by `hybrid-ai router train`; do not edit."""', ""]
+        lines = ['"""The shipped learned-router model. Generated by `hybrid-ai router fit`; do not edit."""', ""]
         lines.append("MODEL = " + json.dumps(data, indent=4, sort_keys=True))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         help="router to evaluate (repeatable; 'random' = all ties); default: random, heuristic, learned",
+    )
+    ev.add_argument(
+        "--heldout",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="also evaluate every held-out set (*.jsonl of prompt, weak, strong) in DIR (repeatable)",
     )
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.add_argument("--repeats", type=int, default=5, help="timed calls per prompt (median is kept; default 5)")
@@ -49,6 +57,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tr.add_argument("--user-weight", type=float, default=3.0, help="weight of one user label against one exemplar")
     tr.add_argument("--min-word-count", type=int, default=2, help="learn weights for words seen this often (0: off)")
     tr.set_defaults(_action=_train)
+
+    bd = sub.add_parser("build-data", help="build the decontaminated public outcome corpus (maintainers)")
+    bd.add_argument("--dev", required=True, help="the routing-eval dev folder (its prompts are removed)")
+    bd.add_argument("--routerdc", required=True, help="a clone of github.com/shuhao02/RouterDC (pinned commit)")
+    bd.add_argument("--alpaca-eval", required=True, help="a clone of github.com/tatsu-lab/alpaca_eval (pinned commit)")
+    bd.add_argument("--out", required=True, help="corpus (JSON lines); a .report.json is written beside it")
+    bd.add_argument("--heldout-dir", default=None, help="also write the held-out sets here (one JSON-lines file each)")
+    bd.add_argument("--hashes", default=None, help="also write the hashes of the training prompts here")
+    bd.set_defaults(_action=_build_data)
+
+    ft = sub.add_parser("fit", help="fit the shipped learned model on a corpus from build-data (maintainers)")
+    ft.add_argument("--corpus", required=True, help="corpus written by `router build-data`")
+    ft.add_argument("--out", required=True, help="model file (.py: the shipped module form; else JSON)")
+    ft.set_defaults(_action=_fit)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,18 +103,35 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[k]
 
 
-def evaluate(data: str | Path, names: list[str], repeats: int = 5) -> list[dict[str, Any]]:
+def _rss_mb() -> float:
+    """This process's resident memory now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def evaluate(
+    data: str | Path, names: list[str], repeats: int = 5, heldout: list[str | Path] | None = None
+) -> list[dict[str, Any]]:
     """Quality and decision time per benchmark and router. A prompt's decision time is the median
-    of `repeats` timed calls; p50/p99 are taken over prompts."""
+    of `repeats` timed calls; p50/p99 are taken over prompts. rss_mb: resident memory the router
+    added when it was loaded and first used (its model and regex tables)."""
     from hybrid_ai import router as routers
-    from hybrid_ai.router.evaldata import load_all
+    from hybrid_ai.router.evaldata import load_all, load_heldout
     from hybrid_ai.router.metrics import apgr, cpt, quality_curve
 
     benchmarks = load_all(data)
+    for folder in heldout or []:
+        for bench, items in load_heldout(folder).items():
+            benchmarks[f"{bench} (held out)"] = items
     rows = []
     for name in names:
+        before = _rss_mb()
         router = _Constant() if name == "random" else routers.get_router(name)
         router.score("warm up the router before timing")
+        added = max(0.0, _rss_mb() - before)
         for bench, items in benchmarks.items():
             scores, times = [], []
             for item in items:
@@ -114,29 +153,34 @@ def evaluate(data: str | Path, names: list[str], repeats: int = 5) -> list[dict[
                     "cpt80": round(cpt(curve, 0.8), 4),
                     "p50_ms": round(_percentile(times, 0.5), 4),
                     "p99_ms": round(_percentile(times, 0.99), 4),
+                    "rss_mb": round(added, 1),
                 }
             )
     return rows
 
 
 def _eval(args: argparse.Namespace) -> int:
-    rows = evaluate(args.data, args.router or list(DEFAULT_EVAL_ROUTERS), repeats=args.repeats)
+    rows = evaluate(args.data, args.router or list(DEFAULT_EVAL_ROUTERS), repeats=args.repeats, heldout=args.heldout)
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
+    width = max(10, *(len(r["benchmark"]) for r in rows))
     head = (
-        f"{'benchmark':<10} {'router':<10} {'n':>5} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} {'p50 ms':>8} {'p99 ms':>8}"
+        f"{'benchmark':<{width}} {'router':<10} {'n':>5} {'APGR':>6} {'CPT50':>6} {'CPT80':>6} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'+RSS MB':>8}"
     )
     print(head)
     print("-" * len(head))
-    for r in sorted(rows, key=lambda r: (r["benchmark"], r["router"])):
+    order = {b: i for i, b in enumerate(dict.fromkeys(r["benchmark"] for r in rows))}
+    for r in sorted(rows, key=lambda r: (order[r["benchmark"]], r["router"])):
         print(
-            f"{r['benchmark']:<10} {r['router']:<10} {r['prompts']:>5} {r['apgr']:>6.3f} {r['cpt50']:>6.1%} "
-            f"{r['cpt80']:>6.1%} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f}"
+            f"{r['benchmark']:<{width}} {r['router']:<10} {r['prompts']:>5} {r['apgr']:>6.3f} {r['cpt50']:>6.1%} "
+            f"{r['cpt80']:>6.1%} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {r['rss_mb']:>8.1f}"
         )
     print("APGR: quality gap recovered, 0 = weak model only, 1 = strong only (random 0.5); CPT: share of")
     print("strong-model calls needed to recover 50% / 80% of the gap. Ties count as broken at random.")
     print(f"Decision time: per prompt the median of {args.repeats} calls, then p50/p99 over the prompts.")
+    print("+RSS: resident memory the router added to this process when loaded (bound: 150 MB per gateway worker).")
     return 0
 
 
@@ -334,10 +378,16 @@ def _train(args: argparse.Namespace) -> int:
         system = r.get("system") if isinstance(r.get("system"), str) else None
         user.append((r["prompt"], system, label, args.user_weight))
     base = learned.read_exemplars(args.exemplars)
-    model = learned.fit(base + user, min_word_count=args.min_word_count if user else 0)
+    prior = None
+    if args.exemplars is None:  # adjust the shipped model (fitted on public outcomes), not just the exemplars
+        from hybrid_ai.router.learned_model import MODEL
+
+        prior = MODEL["weights"]
+    model = learned.fit(base + user, min_word_count=args.min_word_count if user else 0, prior=prior)
     positives = sum(1 for u in user if u[2] >= 0.5)
     meta = {
         "made_by": "hybrid-ai router train",
+        "prior": "the shipped model" if prior else "none (custom exemplars)",
         "exemplars": len(base),
         "user_labels": len(user),
         "user_needs_stronger": positives,
@@ -355,4 +405,79 @@ def _train(args: argparse.Namespace) -> int:
         print("wrote a Python module (the form of the shipped default); run `ruff format` on it before committing")
     else:
         print(f"use it: HYBRID_AI_ROUTER_MODEL={args.out} with router: learned")
+    return 0
+
+
+# ---------------------------------------------------------------- public outcome data
+
+
+def _build_data(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import public_data
+
+    t0 = time.monotonic()
+    print("==> reading the public outcome data and removing every evaluation prompt", flush=True)
+    rows, report = public_data.build(args.dev, args.routerdc, args.alpaca_eval)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    report_path = out.with_suffix(".report.json")
+    report_path.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    for name, st in report["sources"].items():
+        removed = sum(st["removed_as_eval"].values())
+        print(
+            f"  {name:<16} {st['repo']}@{st['commit'][:12]}: read {st['read']}, removed {removed} as evaluation "
+            f"prompts {st['removed_as_eval']}, {st['duplicates']} duplicates; kept {st['kept']}"
+        )
+    if args.heldout_dir:
+        folder = Path(args.heldout_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        by_bench: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row["split"] == "heldout" and row["weak"] is not None:
+                by_bench.setdefault(row["benchmark"], []).append(row)
+        for bench, items in sorted(by_bench.items()):
+            with (folder / f"{bench}.jsonl").open("w", encoding="utf-8") as fh:
+                for r in items:
+                    fh.write(json.dumps({"prompt": r["prompt"], "weak": r["weak"], "strong": r["strong"]}) + "\n")
+            print(f"  held out: {folder / (bench + '.jsonl')} ({len(items)} prompts)")
+    if args.hashes:
+        hashes = sorted({public_data.prompt_hash(r["prompt"]) for r in rows if r["split"] == "train"})
+        Path(args.hashes).write_text("\n".join(hashes) + "\n", encoding="utf-8")
+        print(f"  training-prompt hashes: {args.hashes} ({len(hashes)})")
+    print(f"wrote {out} ({len(rows)} rows) and {report_path} in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import learned, outcome
+
+    t0 = time.monotonic()
+    corpus = outcome.read_corpus(args.corpus)
+    report_path = Path(args.corpus).with_suffix(".report.json")
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    exemplars = learned.read_exemplars()
+    print(f"==> base: the {len(exemplars)} hand-written exemplars", flush=True)
+    base = learned.fit(exemplars)
+    print(f"==> tuning on {sum(1 for r in corpus if r['split'] == 'train')} training rows of {args.corpus}", flush=True)
+    model = outcome.train(corpus, base)
+    validation = model.pop("_validation")
+    meta = {
+        "made_by": "hybrid-ai router build-data + fit",
+        "exemplars": len(exemplars),
+        "training_rows": {
+            b: sum(1 for r in corpus if r["split"] == "train" and r["benchmark"] == b)
+            for b in sorted({r["benchmark"] for r in corpus})
+        },
+        "sources": {
+            name: {k: st[k] for k in ("repo", "commit", "licence", "read", "removed_as_eval", "duplicates")}
+            for name, st in report.get("sources", {}).items()
+        },
+        "validation": validation,
+    }
+    learned.save(model, args.out, meta)
+    print(f"wrote {args.out} in {time.monotonic() - t0:.1f} s")
+    if str(args.out).endswith(".py"):
+        print("wrote a Python module (the form of the shipped default); run `ruff format` on it before committing")
     return 0
