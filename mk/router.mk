@@ -28,3 +28,9 @@ router-model: setup ## Rebuild the learned router from public outcome data (ROUT
 	  --hashes data/router/training-prompts.blake2b
 	$(PY) -m hybrid_ai.cli router fit --corpus "$(ROUTER_CORPUS)" --out app/hybrid_ai/router/learned_model.py
 	$(VENV)/bin/ruff format -q app/hybrid_ai/router/learned_model.py
+
+# The local engine's own confidence as an escalation signal (not in `make bench`: ~3 min).
+.PHONY: bench-cascade
+bench-cascade: setup ## What local-model confidence (llama.cpp token log-probabilities) adds to routing, in APGR
+	@echo "==> local-model confidence vs pre-routing score on the held-out multiple-choice sets"
+	$(PY) bench/cascade_confidence.py $(CASCADE_BENCH_ARGS)

@@ -440,7 +440,8 @@ def _build_data(args: argparse.Namespace) -> int:
         for bench, items in sorted(by_bench.items()):
             with (folder / f"{bench}.jsonl").open("w", encoding="utf-8") as fh:
                 for r in items:
-                    fh.write(json.dumps({"prompt": r["prompt"], "weak": r["weak"], "strong": r["strong"]}) + "\n")
+                    keep = {k: r[k] for k in ("prompt", "weak", "strong", "answer") if k in r}
+                    fh.write(json.dumps(keep, ensure_ascii=False) + "\n")
             print(f"  held out: {folder / (bench + '.jsonl')} ({len(items)} prompts)")
     if args.hashes:
         hashes = sorted({public_data.prompt_hash(r["prompt"]) for r in rows if r["split"] == "train"})

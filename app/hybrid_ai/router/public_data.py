@@ -224,6 +224,21 @@ def _first_prompt(cell: str) -> str:
     return _SOLVED_SHOT.split(text)[-1].strip()
 
 
+_CHOICE = re.compile(r"^\W*([A-E])\b")
+
+
+def _gold_choice(row: dict[str, str]) -> str | None:
+    """The right letter of a multiple-choice prompt: what the models scored correct answered
+    (RouterBench keeps no answer key; None when no model was right or they disagree)."""
+    letters = set()
+    for model in (RB_STRONG, *RB_SMALL):
+        if row.get(model) == "1.0":
+            m = _CHOICE.match(_first_prompt(row.get(f"{model}|model_response", "")))
+            if m:
+                letters.add(m.group(1))
+    return letters.pop() if len(letters) == 1 else None
+
+
 def read_routerbench(clone: str | Path) -> Iterator[dict[str, Any]]:
     csv.field_size_limit(1 << 30)
     for path in ROUTERBENCH.files:
@@ -235,7 +250,7 @@ def read_routerbench(clone: str | Path) -> Iterator[dict[str, Any]]:
             strong = float(row[RB_STRONG])
             small = [float(row[m]) for m in RB_SMALL if row[m] != ""]
             label = sum(_pairwise(strong, v) for v in small) / len(small)
-            yield {
+            out = {
                 "prompt": _first_prompt(row["prompt"]),
                 "label": round(label, 4),
                 "weak": float(row[RB_WEAK]),
@@ -244,6 +259,10 @@ def read_routerbench(clone: str | Path) -> Iterator[dict[str, Any]]:
                 "benchmark": bench,
                 "split": split,
             }
+            answer = _gold_choice(row) if bench != "rb-mbpp" else None  # MBPP is code, not a choice
+            if answer:
+                out["answer"] = answer
+            yield out
 
 
 def _split_of(prompt: str) -> str:
