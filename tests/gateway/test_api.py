@@ -186,6 +186,32 @@ def test_feedback_on_real_traffic_trains_the_router(app, client, tmp_path):
     assert "carry no prompt text" not in done.stdout and out.is_file()
 
 
+def test_learned_router_routes_through_the_gateway(build_app, cloud):
+    """router: learned (the model fitted on public outcomes) in the real gateway: a chat request is
+    answered by the local llama.cpp server, a multi-step word problem by the cloud, and the
+    response names the router and its factors."""
+    from hybrid_ai.router.learned_model import MODEL
+
+    app = build_app(router="learned")
+    client = app.test_client()
+    chat = post(client, "/api/v1/chat", {"prompt": "Write a friendly two-line hello to my team.", "max_tokens": 8})
+    assert chat.status_code == 200, chat.get_json()
+    assert chat.get_json()["model"] == "tinyllama" and chat.get_json()["backend"] == "openai"
+    calls = cloud.calls
+    hard = (
+        "A train leaves at 3 pm at 60 km/h and a second leaves the same station at 4 pm at 90 km/h. "
+        "If the first stops for 20 minutes every 100 km, how many kilometres from the station, and at "
+        "what time, does the second catch up? Calculate step by step and prove the answer is unique."
+    )
+    r = post(client, "/api/v1/chat", {"prompt": hard, "max_tokens": 8})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["model"] == "cloud" and cloud.calls == calls + 1
+    dry = post(client, "/api/v1/complexity", {"prompt": hard}).get_json()
+    assert dry["router"] == "learned" and dry["score"] >= 0.6
+    assert set(dry["factors"]) <= set(MODEL["weights"]) | {"words"} and dry["factors"]
+
+
 def test_decision_record_can_leave_the_prompt_out(build_app):
     app = build_app(decisions={"keep_prompts": False})
     r = post(app.test_client(), "/api/v1/chat", {"prompt": SIMPLE + " private", "max_tokens": 4})
