@@ -23,23 +23,29 @@ BENCH_TARGETS :=
 
 include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup test test-fast test-molecule lint bench deploy destroy clean
+
+.PHONY: help host-prereqs setup test test-fast test-molecule lint bench deploy destroy clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*?## ' $(MAKEFILE_LIST) | sort -u | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 	@echo; echo "  Variables: TIER=1..4 (default 1), CLOUD=local|aws|gcp (default local), INVENTORY=path"
 
-setup: $(VENV)/.done ## Make .venv with pinned dependencies, the llama.cpp wheel and the test model
-$(VENV)/.done: requirements/dev.lock requirements/runtime.lock pyproject.toml
-	@echo "==> creating $(VENV) from requirements/dev.lock"
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -r requirements/dev.lock
-	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python --no-deps -e .
-	scripts/build-wheelhouse.sh $(CACHE)
+setup: host-prereqs $(VENV)/.done ## Host packages (as root), .venv with pinned dependencies, the llama.cpp wheel and the test model
+host-prereqs: ## Install the host packages the tests and local deploys need (Debian/Ubuntu, root; idempotent)
+	@scripts/host-prereqs.sh
+$(VENV)/.done: requirements/dev.lock requirements/runtime.lock pyproject.toml | host-prereqs
+	@t0=$$(date +%s); echo "==> [1/3] creating $(VENV) from requirements/dev.lock"; \
+	python3 -m venv $(VENV) && \
+	$(VENV)/bin/pip install -q --disable-pip-version-check uv==0.13.9 && \
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python -r requirements/dev.lock && \
+	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python --no-deps -e . && \
+	echo "==> [2/3] llama.cpp wheel and test model into $(CACHE) (the wheel build takes minutes, once)" && \
+	scripts/build-wheelhouse.sh $(CACHE) && \
+	echo "==> [3/3] installing llama-cpp-python $(LLAMA_CPP_VERSION) from the wheelhouse" && \
 	$(VENV)/bin/uv pip install -q --python $(VENV)/bin/python --no-index --find-links $(CACHE)/wheels \
-	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" && \
+	echo "==> setup done in $$(( $$(date +%s) - t0 )) s"
 	touch $@
 
 test: test-fast test-molecule ## Run every test: unit, integration, role and tier scenarios (containers)

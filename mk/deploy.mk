@@ -27,7 +27,7 @@ deploy-local: setup $(if $(filter 2 3 4,$(TIER)),n8n-bundle) ## A tier (TIER=N) 
 	@t0=$$(date +%s); \
 	$(ANSIBLE_PLAYBOOK) -i inventories/local/hosts.yml $(SITE) \
 	  -e hybrid_tier=$(TIER) -e hybrid_llm_engine=llamacpp \
-	  -e llamacpp_wheelhouse=$(CACHE)/wheels $(if $(N8N_BUNDLE),-e n8n_prebuilt_archive=$(N8N_BUNDLE)) \
+	  -e llamacpp_wheelhouse=$(CACHE)/wheels $(if $(filter 2 3 4,$(TIER)),-e n8n_prebuilt_archive=$(N8N_BUNDLE)) \
 	  -e '{"llamacpp_model_override": {"source": "local", "path": "$(CACHE)/models/gemma3-270m-q4_k_m.gguf", "chat_format": "gemma"}}' \
 	  -e '{"hybrid_skip_services": [$(foreach s,$(LOCAL_SKIP_SERVICES),"$(s)",)"none"]}'; \
 	echo "==> converged in $$(( $$(date +%s) - t0 )) s"

@@ -52,7 +52,10 @@ def feedback() -> Any:
         kid, message = keys.check(request.headers)
         if kid is None:
             return _error(401, message or "missing or wrong API key (Authorization: Bearer KEY)", "unauthorized")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets
+        return _error(400, "body is nested too deeply: send a flat JSON object", "invalid_json")
     if not isinstance(body, dict):
         return _error(400, 'send a JSON object: {"request_id": "...", "rating": "good" | "bad"}', "invalid_json")
     rid, rating = body.get("request_id"), body.get("rating")

@@ -89,9 +89,61 @@ def _body() -> dict[str, Any]:
         raise ApiError(
             400, "body is not valid JSON: send a JSON object with Content-Type: application/json", "invalid_json"
         ) from None
+    except RecursionError:  # e.g. thousands of nested '[': the parser's stack ends before the body does
+        raise ApiError(
+            400, 'body is nested too deeply: send a flat JSON object like {"prompt": "Hello"}', "invalid_json"
+        ) from None
     if not isinstance(data, dict):
         raise ApiError(400, f"body must be a JSON object, got {type(data).__name__}", "invalid_json")
     return data
+
+
+# Request fields, per endpoint: what the gateway honours, and what it accepts without effect on
+# the answer (bookkeeping for the caller). Any other field is refused with a 400 that names it,
+# so nothing that would change the answer (tools, response_format, stop, seed...) is dropped
+# silently, and the answer cache, whose key covers every honoured field, can never serve an
+# answer made for a different request.
+NATIVE_FIELDS = frozenset({"prompt", "system", "model", "max_tokens", "temperature"})
+OPENAI_FIELDS = frozenset(
+    {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "stream", "stream_options", "n"}
+)
+NO_EFFECT_FIELDS = frozenset({"user", "metadata", "store", "safety_identifier", "prompt_cache_key", "service_tier"})
+# Answer-changing OpenAI fields this gateway does not pass on; their neutral value is accepted.
+_NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "tools": (None, []),
+    "functions": (None, []),
+    "tool_choice": (None, "none"),
+    "function_call": (None, "none"),
+    "parallel_tool_calls": (None, True, False),
+    "response_format": (None, {"type": "text"}),
+    "stop": (None, [], ""),
+    "seed": (None,),
+    "top_p": (None, 1, 1.0),
+    "frequency_penalty": (None, 0, 0.0),
+    "presence_penalty": (None, 0, 0.0),
+    "logit_bias": (None, {}),
+    "logprobs": (None, False),
+    "top_logprobs": (None, 0),
+}
+
+
+def _check_fields(data: Mapping[str, Any], honoured: frozenset[str], endpoint: str) -> None:
+    for name, value in data.items():
+        if name in honoured or name in NO_EFFECT_FIELDS:
+            continue
+        if name in _NEUTRAL:
+            if value is None or any(value == v and type(value) is type(v) for v in _NEUTRAL[name]):
+                continue
+            raise ApiError(
+                400,
+                f"'{name}' is not supported by this gateway ({endpoint}): it would change the answer and no "
+                f"engine behind the router is given it; remove '{name}' from the request",
+                "unsupported_parameter",
+                name,
+            )
+        known = ", ".join(sorted(honoured))
+        message = f"unknown field '{name}' for {endpoint}: remove it (fields used here: {known})"
+        raise ApiError(400, message, "unknown_parameter", name)
 
 
 def _opt_str(data: Mapping[str, Any], name: str) -> str | None:
@@ -247,6 +299,7 @@ def _run_chat(req: ChatRequest) -> ChatResult:
 @api.post("/chat")
 def chat() -> Response:
     data = _body()
+    _check_fields(data, NATIVE_FIELDS, "/api/v1/chat")
     prompt = data.get("prompt")
     if prompt is None:
         raise ApiError(400, '\'prompt\' is required: {"prompt": "your question"}', "missing_prompt", "prompt")
@@ -387,6 +440,7 @@ def oa_models() -> Response:
 
 
 def _oa_request(data: Mapping[str, Any]) -> tuple[ChatRequest, bool, bool]:
+    _check_fields(data, OPENAI_FIELDS, "/v1/chat/completions")
     messages, system = _messages(data)
     _check_size(system, *(m["content"] for m in messages))
     stream = data.get("stream", False)

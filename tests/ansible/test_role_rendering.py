@@ -127,3 +127,27 @@ def test_ollama_refuses_an_archive_without_checksum(tmp_path: Path, version: str
     assert (result.returncode == 0) == ok, result.stdout[-3000:]
     if not ok:
         assert "sha256" in result.stdout
+
+
+@pytest.mark.parametrize(("tier", "ok"), [(1, True), (2, False)])
+def test_n8n_archive_is_required_only_where_the_tier_runs_n8n(tmp_path: Path, tier: int, ok: bool) -> None:
+    """Tier 1 lists no n8n: a missing offline archive must not stop its converge (it did, for
+    `make deploy TIER=1` on a fresh clone); tier 2 runs n8n and must refuse the missing archive."""
+    inventory = {
+        "all": {"hosts": {"box": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}
+    }
+    play = [
+        {
+            "hosts": "all",
+            "gather_facts": False,
+            "vars": {"hybrid_tier": tier, "n8n_prebuilt_archive": str(tmp_path / "absent-n8n.tar.gz")},
+            "tasks": [
+                {"ansible.builtin.include_role": {"name": "tier_facts", "public": True}},
+                {"ansible.builtin.include_role": {"name": "n8n", "tasks_from": "preflight"}},
+            ],
+        }
+    ]
+    result = _playbook(tmp_path, inventory, play)
+    assert (result.returncode == 0) == ok, result.stdout[-3000:]
+    if not ok:
+        assert "make n8n-bundle" in result.stdout

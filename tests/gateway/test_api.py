@@ -327,6 +327,87 @@ def test_bad_openai_input(client, body):
     assert r.get_json()["error"]["message"]
 
 
+ANSWER_CHANGING = [
+    ("tools", [{"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]),
+    ("tool_choice", "required"),
+    ("functions", [{"name": "f", "parameters": {}}]),
+    ("response_format", {"type": "json_object"}),
+    ("stop", ["\n"]),
+    ("seed", 7),
+    ("top_p", 0.2),
+    ("presence_penalty", 1.5),
+    ("logprobs", True),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), ANSWER_CHANGING)
+def test_answer_changing_fields_are_refused_by_name_not_dropped(client, field, value):
+    msgs = [{"role": "user", "content": "What time is it in Paris? (field test)"}]
+    ok = post(client, "/v1/chat/completions", {"messages": msgs, "max_tokens": 4})
+    assert ok.status_code == 200  # the same messages without the field: answered (and now cached)
+    r = post(client, "/v1/chat/completions", {"messages": msgs, "max_tokens": 4, field: value})
+    assert r.status_code == 400, r.get_data(as_text=True)
+    err = r.get_json()["error"]
+    assert err["param"] == field and err["code"] == "unsupported_parameter" and f"'{field}'" in err["message"]
+    assert "remove" in err["message"]  # says what to fix
+
+
+def test_neutral_values_and_bookkeeping_fields_are_accepted(client):
+    msgs = [{"role": "user", "content": "Say OK (neutral test)"}]
+    body = {
+        "messages": msgs,
+        "max_tokens": 4,
+        "tools": [],
+        "response_format": {"type": "text"},
+        "stop": None,
+        "top_p": 1,
+        "n": 1,
+        "user": "u-1",
+        "metadata": {"team": "a"},
+    }
+    r = post(client, "/v1/chat/completions", body)
+    assert r.status_code == 200, r.get_json()
+
+
+def test_unknown_fields_are_refused_by_name(client):
+    r = post(client, "/v1/chat/completions", {"messages": [{"role": "user", "content": "x"}], "temprature": 0.2})
+    assert r.status_code == 400 and r.get_json()["error"]["param"] == "temprature"
+    assert "unknown field 'temprature'" in r.get_json()["error"]["message"]
+    r = post(client, "/api/v1/chat", {"prompt": "x", "tools": [{"type": "function"}]})
+    assert r.status_code == 400 and r.get_json()["error"]["param"] == "tools"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/chat", "/v1/chat/completions", "/api/v1/complexity", "/api/v1/feedback"])
+def test_deeply_nested_json_is_a_400_not_a_500(client, path):
+    r = client.post(path, data="[" * 5000 + "]" * 5000, headers=auth(), content_type="application/json")
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert "nested too deeply" in r.get_json()["error"]["message"]
+    r = client.post(path, data='{"prompt": ' + "[" * 5000, headers=auth(), content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_official_client_raises_its_typed_exceptions(build_app):
+    """The openai package, pointed at the gateway (in process, over WSGI): each error status maps
+    to the client's exception class, and a 429 carries Retry-After."""
+    import httpx
+    import openai
+
+    app = build_app(limits__rate_limit_per_minute=3)
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://gateway")
+    client = openai.OpenAI(base_url="http://gateway/v1", api_key=KEYS[0], max_retries=0, http_client=http)
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "x"}], seed=3)
+    assert bad.value.body["param"] == "seed"
+    with pytest.raises(openai.NotFoundError):
+        client.get("/no-such-endpoint", cast_to=httpx.Response)
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url="http://gateway/v1", api_key="wrong", max_retries=0, http_client=http).models.list()
+    with pytest.raises(openai.RateLimitError) as limited:
+        for _ in range(5):  # bounded: the limit is 3 a minute
+            client.models.list()
+    assert 1 <= int(limited.value.response.headers["Retry-After"]) <= 60
+
+
 def test_auth_errors(client):
     for headers, needle in [
         ({}, "missing API key"),

@@ -158,6 +158,13 @@ def test_openai_client_streams_with_only_a_base_url_change(served):
         client.chat.completions.create(model="gpt-99", messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.AuthenticationError):
         OpenAI(base_url=gw.url + "/v1", api_key="nope", max_retries=0).models.list()
+    with pytest.raises(openai.BadRequestError, match="'tools' is not supported") as refused:
+        client.chat.completions.create(
+            model="auto",
+            messages=[{"role": "user", "content": "Hello!"}],
+            tools=[{"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}],
+        )
+    assert refused.value.body["param"] == "tools"
 
 
 def test_taskwarrior_records_match_stats_and_survive_restart(served, redis_server, llama, cloud):
