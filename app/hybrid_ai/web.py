@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from hybrid_ai import cache as cache_mod
 from hybrid_ai import metrics as metrics_mod
+from hybrid_ai import openapi
 from hybrid_ai.service import CLOUD, BackendsUnavailable, ChatRequest, ChatResult, Gateway, RateLimited
 
 log = logging.getLogger(__name__)
@@ -103,11 +104,10 @@ def _body() -> dict[str, Any]:
 # so nothing that would change the answer (tools, response_format, stop, seed...) is dropped
 # silently, and the answer cache, whose key covers every honoured field, can never serve an
 # answer made for a different request.
-NATIVE_FIELDS = frozenset({"prompt", "system", "model", "max_tokens", "temperature"})
-OPENAI_FIELDS = frozenset(
-    {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "stream", "stream_options", "n"}
-)
-NO_EFFECT_FIELDS = frozenset({"user", "metadata", "store", "safety_identifier", "prompt_cache_key", "service_tier"})
+NATIVE_FIELDS = openapi.fields("ChatRequest")  # the schemas in openapi.py are the one list
+COMPLEXITY_FIELDS = openapi.fields("ComplexityRequest")
+OPENAI_FIELDS = openapi.fields("ChatCompletionRequest")
+NO_EFFECT_FIELDS = frozenset(openapi.NO_EFFECT)
 # Answer-changing OpenAI fields this gateway does not pass on; their neutral value is accepted.
 _NEUTRAL: dict[str, tuple[Any, ...]] = {
     "tools": (None, []),
@@ -127,9 +127,18 @@ _NEUTRAL: dict[str, tuple[Any, ...]] = {
 }
 
 
+_JSON_TYPES = {"string": str, "object": dict, "boolean": bool, "null": type(None)}
+
+
 def _check_fields(data: Mapping[str, Any], honoured: frozenset[str], endpoint: str) -> None:
     for name, value in data.items():
-        if name in honoured or name in NO_EFFECT_FIELDS:
+        if name in NO_EFFECT_FIELDS:
+            kinds = [_JSON_TYPES[t] for t in openapi.NO_EFFECT[name]["type"]]
+            if not any(isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds):
+                wanted = " or ".join(openapi.NO_EFFECT[name]["type"])
+                raise ApiError(400, f"'{name}' must be {wanted}, got {value!r:.60}", "invalid_type", name)
+            continue
+        if name in honoured:
             continue
         if name in _NEUTRAL:
             if value is None or any(value == v and type(value) is type(v) for v in _NEUTRAL[name]):
@@ -157,10 +166,13 @@ def _opt_str(data: Mapping[str, Any], name: str) -> str | None:
 
 def _max_tokens(data: Mapping[str, Any], names: tuple[str, ...] = ("max_tokens",)) -> int:
     cap = int(gw().cfg["limits"]["max_tokens_cap"])
-    for name in names:
+    chosen = None
+    for name in names:  # every one given is checked; the first given is used
         value = data.get(name)
         if value is None:
             continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON has one number type: 2.0 is the integer 2 (as JSON Schema reads it)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ApiError(400, f"'{name}' must be an integer, got {value!r}", "invalid_type", name)
         if value < 1:
@@ -172,8 +184,8 @@ def _max_tokens(data: Mapping[str, Any], names: tuple[str, ...] = ("max_tokens",
                 "max_tokens_over_cap",
                 name,
             )
-        return value
-    return min(DEFAULT_MAX_TOKENS, cap)
+        chosen = value if chosen is None else chosen
+    return chosen if chosen is not None else min(DEFAULT_MAX_TOKENS, cap)
 
 
 def _temperature(data: Mapping[str, Any]) -> float | None:
@@ -365,6 +377,7 @@ def _result_headers(r: ChatResult) -> dict[str, str]:
 @api.post("/complexity")
 def complexity() -> Response:
     data = _body()
+    _check_fields(data, COMPLEXITY_FIELDS, "/api/v1/complexity")
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ApiError(400, "'prompt' is required and must be a non-empty string", "missing_prompt", "prompt")
@@ -449,11 +462,14 @@ def _oa_request(data: Mapping[str, Any]) -> tuple[ChatRequest, bool, bool]:
     if not isinstance(stream, bool):
         raise ApiError(400, f"'stream' must be true or false, got {stream!r}", "invalid_type", "stream")
     n = data.get("n", 1)
-    if n not in (1, None):
+    if n is not None and (isinstance(n, bool) or n != 1):
         raise ApiError(400, "'n' must be 1: this gateway returns one choice", "invalid_value", "n")
     opts = data.get("stream_options") or {}
     if not isinstance(opts, dict):
         raise ApiError(400, "'stream_options' must be an object", "invalid_type", "stream_options")
+    usage = opts.get("include_usage")
+    if usage is not None and not isinstance(usage, bool):
+        raise ApiError(400, "'stream_options.include_usage' must be true or false", "invalid_type", "stream_options")
     req = ChatRequest(
         messages=messages,
         system=system,
@@ -585,6 +601,12 @@ def health() -> Response:
     report = gw().health()
     report["request_id"] = _request_id()
     return _json(report)
+
+
+@ops.get("/openapi.json")
+def openapi_document() -> Response:
+    """The API contract (no key: nothing in it is secret; limits and model names are this config's)."""
+    return _json(openapi.document(gw().cfg))
 
 
 @ops.get("/metrics")

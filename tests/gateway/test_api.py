@@ -18,6 +18,16 @@ HARD = (
 )
 
 
+def fresh_minute(margin_s: float = 15.0) -> None:
+    """The rate limit counts per clock minute: start a rate-limit test early in one, so its few
+    requests cannot straddle a window boundary (waits at most margin_s)."""
+    import time
+
+    left = 60 - time.time() % 60
+    if left < margin_s:
+        time.sleep(left + 0.05)
+
+
 def post(client, path, body, headers=None, **kw):
     """buffered: the response is closed at once, as a server does after sending it, which runs
     the gateway's after-reply bookkeeping (stats, cache write, decision record)."""
@@ -393,6 +403,7 @@ def test_official_client_raises_its_typed_exceptions(build_app):
     import openai
 
     app = build_app(limits__rate_limit_per_minute=3)
+    fresh_minute()
     http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://gateway")
     client = openai.OpenAI(base_url="http://gateway/v1", api_key=KEYS[0], max_retries=0, http_client=http)
     with pytest.raises(openai.BadRequestError) as bad:
@@ -432,6 +443,7 @@ def test_no_keys_configured_refuses_all(build_app, tmp_path):
 
 def test_rate_limit_per_key(build_app):
     client = build_app(limits__rate_limit_per_minute=3).test_client()
+    fresh_minute()
     codes = [client.get("/api/v1/models", headers=auth()).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     r = client.get("/api/v1/models", headers=auth())
@@ -473,6 +485,7 @@ def test_metrics_exposition(client):
 
 def test_rate_limit_on_chat_shares_the_cache_round_trip_and_counts_bad_requests(build_app):
     client = build_app(limits__rate_limit_per_minute=3).test_client()
+    fresh_minute()
     body = {"prompt": SIMPLE + " limited", "max_tokens": 2}
     assert post(client, "/api/v1/chat", body).status_code == 200
     assert post(client, "/api/v1/chat", {"prompt": ""}).status_code == 400  # refused, still counted
