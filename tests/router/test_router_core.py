@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -139,7 +140,7 @@ def test_shipped_model_says_how_it_was_made():
     assert meta["exemplars"] == len(learned_exemplars())
     assert set(meta["sources"]) == {"routerbench", "alpaca-eval", "math-prealgebra"}
     for src in meta["sources"].values():
-        assert len(src["commit"]) == 40 and int(src["commit"], 16) >= 0
+        assert re.fullmatch(r"[0-9a-f]{40}", src["commit"]), src["commit"]
         assert src["repo"].count("/") == 1 and src["licence"] and src["read"] > 0
     assert sum(meta["training_rows"].values()) > 3000
     assert str(meta["validation"]["prior"]) in meta["validation"]["leave_one_benchmark_out"]
