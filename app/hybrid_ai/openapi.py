@@ -77,6 +77,16 @@ def _ok(schema: dict[str, Any], description: str = "success") -> dict[str, Any]:
     return {"200": {"description": description, "content": {JSON: {"schema": schema}}}}
 
 
+def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A request body that refuses unknown fields and accepts the bookkeeping ones."""
+    return {
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": {**properties, **NO_EFFECT},
+    }
+
+
 def _request_schemas(cap: int, max_chars: int, models: list[str]) -> dict[str, Any]:
     # optional fields may be null, which means "not given" (what the validation does)
     model = {"enum": ["auto", *models, None], "default": "auto", "description": "auto: the router picks"}
@@ -107,31 +117,12 @@ def _request_schemas(cap: int, max_chars: int, models: list[str]) -> dict[str, A
         "required": ["role", "content"],
         "properties": {"role": {"const": "user"}, "content": {"type": "string", "pattern": NON_BLANK}},
     }
+    prompted = {"prompt": text, "system": {"type": ["string", "null"], "description": size}}
     return {
-        "ChatRequest": {
-            "type": "object",
-            "required": ["prompt"],
-            "additionalProperties": False,
-            "properties": {
-                "prompt": text,
-                "system": {"type": ["string", "null"], "description": size},
-                "model": model,
-                "max_tokens": max_tokens,
-                "temperature": temperature,
-                **NO_EFFECT,
-            },
-        },
-        "ComplexityRequest": {
-            "type": "object",
-            "required": ["prompt"],
-            "additionalProperties": False,
-            "properties": {
-                "prompt": text,
-                "system": {"type": ["string", "null"], "description": size},
-                "max_tokens": max_tokens,
-                **NO_EFFECT,
-            },
-        },
+        "ChatRequest": _closed(
+            ["prompt"], {**prompted, "model": model, "max_tokens": max_tokens, "temperature": temperature}
+        ),
+        "ComplexityRequest": _closed(["prompt"], {**prompted, "max_tokens": max_tokens}),
         "FeedbackRequest": {
             "type": "object",
             "required": ["request_id", "rating"],
@@ -141,30 +132,29 @@ def _request_schemas(cap: int, max_chars: int, models: list[str]) -> dict[str, A
             },
         },
         "ChatCompletionRequest": {
-            "type": "object",
-            "required": ["messages"],
-            "additionalProperties": False,
-            "properties": {
-                "model": model,
-                "messages": {
-                    "type": "array",
-                    "items": message,
-                    "minItems": 1,
-                    "maxItems": 16,
-                    "contains": user_turn,
-                    "description": "at least one non-empty user turn; system/developer turns form the system prompt",
+            **_closed(
+                ["messages"],
+                {
+                    "model": model,
+                    "messages": {
+                        "type": "array",
+                        "items": message,
+                        "minItems": 1,
+                        "maxItems": 16,
+                        "contains": user_turn,
+                        "description": "at least one non-empty user turn; system/developer turns: the system prompt",
+                    },
+                    "max_tokens": max_tokens,
+                    "max_completion_tokens": max_tokens,
+                    "temperature": temperature,
+                    "stream": {"type": ["boolean", "null"], "default": False},
+                    "stream_options": {
+                        "type": ["object", "null"],
+                        "properties": {"include_usage": {"type": ["boolean", "null"]}},
+                    },
+                    "n": {"enum": [1, None], "description": "one choice only"},
                 },
-                "max_tokens": max_tokens,
-                "max_completion_tokens": max_tokens,
-                "temperature": temperature,
-                "stream": {"type": ["boolean", "null"], "default": False},
-                "stream_options": {
-                    "type": ["object", "null"],
-                    "properties": {"include_usage": {"type": ["boolean", "null"]}},
-                },
-                "n": {"enum": [1, None], "description": "one choice only"},
-                **NO_EFFECT,
-            },
+            ),
             "description": "OpenAI's chat completion request, the fields this gateway honours. Answer-changing "
             "fields it does not pass on (tools, tool_choice, functions, response_format, stop, seed, top_p, "
             "penalties, logit_bias, logprobs) are refused with 400 unsupported_parameter unless neutral.",
