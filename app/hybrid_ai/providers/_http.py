@@ -1,5 +1,12 @@
-"""Shared HTTP plumbing for the local engines: one pooled httpx client whose transport retries
-once when a connection could not be made (nothing was sent), errors mapped to reasons."""
+"""Shared HTTP plumbing for the local engines: one pooled urllib3 client per engine and worker,
+which retries once when a connection could not be made (nothing was sent), errors mapped to
+reasons.
+
+urllib3 rather than httpx on this path: a routed request spends most of the gateway's CPU in
+its upstream call, and urllib3's pooled request costs about a third of httpx's (measured with
+`make bench-gateway` and its py-spy profile, docs/gateway.md). The cloud engine keeps the
+Anthropic SDK's own client.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ReadTimeoutError
 
 from hybrid_ai.providers import ERROR, RATE_LIMITED, TIMEOUT, UNREACHABLE, ProviderError
+
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# a failed connect is retried once; nothing is retried once the request may have been sent
+RETRY = urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0, raise_on_status=False)
 
 
 class HttpEngine:
@@ -20,73 +32,97 @@ class HttpEngine:
         self.url = url.rstrip("/")
         self.upstream_model = upstream_model
         self.timeout_s = timeout_s
-        self._client: httpx.Client | None = None
+        self.timeout = urllib3.Timeout(connect=min(5.0, timeout_s), read=timeout_s)
+        self._pool: urllib3.PoolManager | None = None
 
     @property
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            limits = httpx.Limits(max_connections=32, max_keepalive_connections=8)
-            self._client = httpx.Client(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)),
-                transport=httpx.HTTPTransport(retries=1, limits=limits),
-            )
-        return self._client
+    def pool(self) -> urllib3.PoolManager:
+        if self._pool is None:
+            # up to 32 connections per upstream (a worker's threads); beyond that a request
+            # opens a short-lived one rather than waiting
+            self._pool = urllib3.PoolManager(num_pools=4, maxsize=32, block=False, retries=RETRY, timeout=self.timeout)
+        return self._pool
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None
 
     def _fail(self, exc: Exception) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        cause = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+        if isinstance(cause, ReadTimeoutError | TimeoutError) and not isinstance(cause, ConnectTimeoutError):
             return ProviderError(TIMEOUT, f"{self.name}: no answer within {self.timeout_s:g}s")
-        if isinstance(exc, httpx.TransportError):
-            return ProviderError(UNREACHABLE, f"{self.name}: cannot reach {self.url} ({type(exc).__name__})")
-        return ProviderError(ERROR, f"{self.name}: {exc}")
+        if isinstance(cause, HTTPError | OSError):
+            return ProviderError(UNREACHABLE, f"{self.name}: cannot reach {self.url} ({type(cause).__name__})")
+        return ProviderError(ERROR, f"{self.name}: {cause}")
 
     @staticmethod
-    def _status_error(name: str, response: httpx.Response) -> ProviderError:
-        body = response.read()[:300].decode("utf-8", "replace")
-        if response.status_code == 429:
+    def _status_error(name: str, status: int, body: bytes) -> ProviderError:
+        if status == 429:
             return ProviderError(RATE_LIMITED, f"{name}: upstream rate limited (429)")
-        return ProviderError(ERROR, f"{name}: upstream answered {response.status_code}: {body}")
+        text = body[:300].decode("utf-8", "replace")
+        return ProviderError(ERROR, f"{name}: upstream answered {status}: {text}")
 
     def post_json(self, path: str, payload: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        """POST and decode JSON (a failed connect is retried once by the transport)."""
+        """POST and decode JSON (a failed connect is retried once)."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         start = time.perf_counter()
         try:
-            response = self.client.post(self.url + path, json=payload)
-        except httpx.HTTPError as exc:
+            response = self.pool.request("POST", self.url + path, body=body, headers=JSON_HEADERS)
+        except (HTTPError, OSError) as exc:
             raise self._fail(exc) from exc
         elapsed = (time.perf_counter() - start) * 1000
-        if response.status_code != 200:
-            raise self._status_error(self.name, response)
+        if response.status != 200:
+            raise self._status_error(self.name, response.status, response.data)
         try:
-            return response.json(), elapsed
+            data = json.loads(response.data)
         except ValueError as exc:
             raise ProviderError(ERROR, f"{self.name}: upstream sent non-JSON") from exc
+        if not isinstance(data, dict):
+            raise ProviderError(ERROR, f"{self.name}: upstream sent JSON that is not an object")
+        return data, elapsed
 
     @contextmanager
-    def open_stream(self, path: str, payload: dict[str, Any]) -> Iterator[httpx.Response]:
+    def open_stream(self, path: str, payload: dict[str, Any]) -> Iterator[urllib3.BaseHTTPResponse]:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            with self.client.stream("POST", self.url + path, json=payload) as response:
-                if response.status_code != 200:
-                    raise self._status_error(self.name, response)
-                yield response
-        except httpx.HTTPError as exc:
+            response = self.pool.request(
+                "POST", self.url + path, body=body, headers=JSON_HEADERS, preload_content=False
+            )
+        except (HTTPError, OSError) as exc:
             raise self._fail(exc) from exc
+        try:
+            if response.status != 200:
+                raise self._status_error(self.name, response.status, response.read(300))
+            yield response
+        finally:
+            if not response.isclosed():  # not read to its end: the connection cannot be reused
+                response.close()
+            response.release_conn()
 
-    def iter_lines(self, response: httpx.Response) -> Iterator[str]:
+    def iter_lines(self, response: urllib3.BaseHTTPResponse) -> Iterator[str]:
+        """Lines of a streamed body as they arrive (read1: no waiting for a full buffer)."""
+        pending = b""
         try:
-            yield from response.iter_lines()
-        except httpx.HTTPError as exc:
+            while True:
+                chunk = response.read1(65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.rstrip(b"\r").decode("utf-8", "replace")
+        except (HTTPError, OSError) as exc:
             raise self._fail(exc) from exc
+        if pending:
+            yield pending.rstrip(b"\r").decode("utf-8", "replace")
 
     def get_ok(self, path: str, timeout: float = 2.0) -> bool:
         try:
-            return self.client.get(self.url + path, timeout=timeout).status_code == 200
-        except httpx.HTTPError:
+            response = self.pool.request("GET", self.url + path, timeout=urllib3.Timeout(timeout), retries=False)
+        except (HTTPError, OSError):
             return False
+        return response.status == 200
 
 
 def loads(line: str, name: str) -> dict[str, Any]:
