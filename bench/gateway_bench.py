@@ -215,9 +215,9 @@ def prime_cache(gw_url: str) -> None:
 LIBRARIES = (
     ("(prometheus_client/", "Prometheus metrics (multiprocess files)"),
     ("(redis/", "Redis client (round trips, parsing)"),
-    ("(httpx/", "upstream client (httpx, httpcore, h11)"),
-    ("(httpcore/", "upstream client (httpx, httpcore, h11)"),
-    ("(h11/", "upstream client (httpx, httpcore, h11)"),
+    ("(urllib3/", "upstream client (urllib3, http.client)"),
+    ("(http/client.py", "upstream client (urllib3, http.client)"),
+    ("(hybrid_ai/providers/", "upstream client (urllib3, http.client)"),
     ("(json/", "JSON encode/decode"),
     ("(hybrid_ai/router/", "routing (score, features)"),
     ("(logging/", "logging"),

@@ -33,19 +33,22 @@ class HttpEngine:
         self.upstream_model = upstream_model
         self.timeout_s = timeout_s
         self.timeout = urllib3.Timeout(connect=min(5.0, timeout_s), read=timeout_s)
-        self._pool: urllib3.PoolManager | None = None
+        self.base_path = (urllib3.util.parse_url(self.url).path or "").rstrip("/")
+        self._pool: urllib3.HTTPConnectionPool | None = None
 
     @property
-    def pool(self) -> urllib3.PoolManager:
+    def pool(self) -> urllib3.HTTPConnectionPool:
+        """One pool for the one upstream (no URL parsing per request). Up to 32 kept connections
+        (a worker's threads); beyond that a request opens a short-lived one rather than waiting."""
         if self._pool is None:
-            # up to 32 connections per upstream (a worker's threads); beyond that a request
-            # opens a short-lived one rather than waiting
-            self._pool = urllib3.PoolManager(num_pools=4, maxsize=32, block=False, retries=RETRY, timeout=self.timeout)
+            self._pool = urllib3.connection_from_url(
+                self.url, maxsize=32, block=False, retries=RETRY, timeout=self.timeout
+            )
         return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.clear()
+            self._pool.close()
             self._pool = None
 
     def _fail(self, exc: Exception) -> ProviderError:
@@ -68,7 +71,7 @@ class HttpEngine:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         start = time.perf_counter()
         try:
-            response = self.pool.request("POST", self.url + path, body=body, headers=JSON_HEADERS)
+            response = self.pool.urlopen("POST", self.base_path + path, body=body, headers=JSON_HEADERS)
         except (HTTPError, OSError) as exc:
             raise self._fail(exc) from exc
         elapsed = (time.perf_counter() - start) * 1000
@@ -86,8 +89,8 @@ class HttpEngine:
     def open_stream(self, path: str, payload: dict[str, Any]) -> Iterator[urllib3.BaseHTTPResponse]:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            response = self.pool.request(
-                "POST", self.url + path, body=body, headers=JSON_HEADERS, preload_content=False
+            response = self.pool.urlopen(
+                "POST", self.base_path + path, body=body, headers=JSON_HEADERS, preload_content=False
             )
         except (HTTPError, OSError) as exc:
             raise self._fail(exc) from exc
@@ -119,7 +122,7 @@ class HttpEngine:
 
     def get_ok(self, path: str, timeout: float = 2.0) -> bool:
         try:
-            response = self.pool.request("GET", self.url + path, timeout=urllib3.Timeout(timeout), retries=False)
+            response = self.pool.urlopen("GET", self.base_path + path, timeout=urllib3.Timeout(timeout), retries=False)
         except (HTTPError, OSError):
             return False
         return response.status == 200
