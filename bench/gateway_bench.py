@@ -244,12 +244,13 @@ def category(frames: list[str]) -> str:
     return "other (interpreter, C calls)"
 
 
-def profile(gw_url: str, master_pid: int, seconds: int, tmp: Path) -> None:
-    """Sample the gateway workers with py-spy under routed load; print where the CPU goes."""
+def profile(gw_url: str, master_pid: int, seconds: int, tmp: Path, cached: bool = False) -> None:
+    """Sample the gateway workers with py-spy under load (routed, or cache hits); print where the
+    CPU goes."""
     spy = shutil.which("py-spy") or str(BIN / "py-spy")
     if not Path(spy).exists():
         raise SystemExit("py-spy not found: it is in requirements/dev.lock (make setup)")
-    out = Path(os.environ.get("PROFILE_OUT", tmp / "profile.txt"))
+    out = tmp / f"profile-{'cached' if cached else 'routed'}.txt"
     rec = subprocess.Popen(
         [
             spy,
@@ -272,8 +273,12 @@ def profile(gw_url: str, master_pid: int, seconds: int, tmp: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     time.sleep(1)
-    auth = {"Authorization": f"Bearer {KEY}", "X-Cache-Bypass": "1"}
-    res = wrk(gw_url + "/v1/chat/completions", ROUTED, auth, max(1, seconds - 2), 8, tmp, [master_pid])
+    auth = {"Authorization": f"Bearer {KEY}"}
+    if cached:
+        res = wrk(gw_url + "/api/v1/chat", CACHED, auth, max(1, seconds - 2), 8, tmp, [master_pid])
+    else:
+        auth["X-Cache-Bypass"] = "1"
+        res = wrk(gw_url + "/v1/chat/completions", ROUTED, auth, max(1, seconds - 2), 8, tmp, [master_pid])
     rec.wait(seconds + 30)
     self_cost: dict[str, int] = {}
     total = 0
@@ -287,7 +292,8 @@ def profile(gw_url: str, master_pid: int, seconds: int, tmp: Path) -> None:
         name = category(frames)
         self_cost[name] = self_cost.get(name, 0) + int(count)
         total += int(count)
-    print(f"profile: py-spy at 250 Hz on every worker, routed load (c=8, {res['rps']:.0f} req/s) for {seconds - 2} s")
+    what = "cache hits" if cached else "routed, cache bypassed"
+    print(f"profile: py-spy at 250 Hz on every worker, {what} (c=8, {res['rps']:.0f} req/s) for {seconds - 2} s")
     print(f"  {total} samples; share of the workers' CPU by component (innermost frame of a listed library):")
     for name, n in sorted(self_cost.items(), key=lambda kv: -kv[1]):
         print(f"  {n / total:6.1%}  {name}")
@@ -308,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="gateway workers (default 2, one per core)")
     ap.add_argument("--threads", type=int, default=None, help="threads per worker (default: hybrid-ai serve's)")
     ap.add_argument("--profile", type=int, default=0, metavar="S", help="also sample the workers with py-spy for S s")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary dir (server logs, raw profiles)")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     procs = Procs(tmp)
@@ -364,13 +371,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.profile:
             profile(gw_url, gateway.pid, args.profile, tmp)
+            profile(gw_url, gateway.pid, args.profile, tmp, cached=True)
         print("BENCH_JSON " + json.dumps({"latency": lat, "wrk": results, "load": [load0[0], load1[0]]}))
         return 0
     finally:
         procs.stop_all()
         if redis is not None:
             redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
