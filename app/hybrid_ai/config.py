@@ -54,7 +54,7 @@ SCHEMA: dict[str, Any] = _obj(
             "additionalProperties": _obj(
                 {
                     "engine": {"enum": list(ENGINES)},
-                    "url": _STR,
+                    "url": {"anyOf": [_STR, {"type": "array", "minItems": 1, "items": _STR}]},
                     "upstream_model": _STR,
                     "timeout_s": _POS,
                 },
@@ -208,7 +208,11 @@ def validate(data: Any, env: Mapping[str, str] | None = None, source: str = "con
         if name not in names:
             raise ConfigError(f"{source}: models.{name} is not on the ladder; add it to the ladder or remove it")
     for name, spec in cfg["models"].items():
-        _check_url(f"{source}: models.{name}.url", spec["url"])
+        replicas = [spec["url"]] if isinstance(spec["url"], str) else spec["url"]
+        for i, url in enumerate(replicas):
+            _check_url(f"{source}: models.{name}.url" + ("" if isinstance(spec["url"], str) else f"[{i}]"), url)
+        if len(set(replicas)) != len(replicas):
+            raise ConfigError(f"{source}: models.{name}.url lists a replica twice: {replicas}")
     overrides = {**cfg["thresholds"], **_threshold_env(env, ladder)}
     unknown = sorted(set(overrides) - set(names[:-1]))
     if unknown:

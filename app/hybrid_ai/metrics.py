@@ -43,6 +43,23 @@ class Metrics:
             ["backend"],
             multiprocess_mode="livesum",
         )
+        self.replica_up = Gauge(
+            "api_gateway_replica_up",
+            "1 when a model replica is in rotation (0 when any worker has taken it out)",
+            ["model", "replica"],
+            multiprocess_mode="livemin",
+        )
+        self.replica_requests = Counter(
+            "api_gateway_replica_requests_total",
+            "Calls to each model replica by result",
+            ["model", "replica", "result"],
+        )
+        self.replica_latency = Histogram(
+            "api_gateway_replica_latency_seconds",
+            "Answered calls to each model replica",
+            ["model", "replica"],
+            buckets=LATENCY_BUCKETS,
+        )
         self.budget_spent = Gauge(
             "api_gateway_budget_spent_usd", "Cloud USD spent this month", multiprocess_mode="mostrecent"
         )

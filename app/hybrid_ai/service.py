@@ -122,12 +122,12 @@ class Gateway:
         self.ladder: list[dict[str, Any]] = list(cfg["ladder"])
         self.local = config.local_models(cfg)
         self.router = routers.get_router(cfg["router"])
-        self.providers = providers.build(cfg)
+        self.metrics = metrics_mod.get()
+        self.providers = providers.build(cfg, self.metrics)
         self.prices = PriceBook.from_config(cfg)
         self.store = Store.from_config(cfg)
         self.cache = AnswerCache(self.store, int(cfg["redis"]["cache_ttl_s"]))
         self.stats = Stats(self.store)
-        self.metrics = metrics_mod.get()
         self.keys = ApiKeys(cfg["auth"]["api_keys_file"])
         self.limiter = RateLimiter(self.store, int(cfg["limits"]["rate_limit_per_minute"]))
         self.events = Events(cfg["n8n"]["webhooks"], self.store)
@@ -562,6 +562,8 @@ class Gateway:
             up = p.ping()
             self.metrics.backend_up.labels(model).set(1 if up else 0)
             deps[model] = {"up": up, "backend": p.backend, "upstream_model": self.upstream_name(model)}
+            if hasattr(p, "health"):  # several replicas: each one's state, in flight, latency
+                deps[model]["replicas"] = p.health()
         cloud = self.providers[CLOUD]
         deps[CLOUD] = {"up": cloud.ping(), "backend": "anthropic", "model": self.cfg["cloud"]["model"]}
         if not cloud.ping():

@@ -103,6 +103,55 @@ def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(t
     assert set(keys) == set(hosts) and all(len(k) == 40 for k in keys.values())
 
 
+def test_a_gateway_host_spreads_each_model_over_every_llm_host(tmp_path: Path) -> None:
+    """A gateway that is not itself a model server gets every llm host's private address as
+    replicas; a model server that also runs a gateway keeps its own engine."""
+    local = {"ansible_connection": "local", "hybrid_tier": 2, "hybrid_llm_engine": "ollama"}
+    hosts = {
+        "gw1": {**local, "hybrid_private_address": "10.0.0.2"},
+        "m1": {**local, "hybrid_private_address": "10.0.0.11"},
+        "m2": {**local, "hybrid_private_address": "10.0.0.12"},
+    }
+    out = tmp_path / "out"
+    out.mkdir()
+    inventory = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable, "hybrid_secrets_dir": str(tmp_path / "secrets")},
+            "children": {
+                "gateway": {"hosts": dict.fromkeys(["gw1", "m1"])},
+                "llm": {"hosts": dict.fromkeys(["m1", "m2"])},
+                "cache": {"hosts": dict.fromkeys(["gw1"])},
+            },
+            "hosts": hosts,
+        }
+    }
+    play = [
+        {
+            "hosts": "gateway",
+            "gather_facts": False,
+            "tasks": [
+                {"ansible.builtin.include_role": {"name": "gateway", "tasks_from": "preflight", "public": True}},
+                {
+                    "ansible.builtin.template": {
+                        "src": str(REPO / "ansible/roles/gateway/templates/gateway.yml.j2"),
+                        "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
+                        "mode": "0600",
+                    },
+                    "delegate_to": "localhost",
+                },
+            ],
+        }
+    ]
+    result = _playbook(tmp_path, inventory, play)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    gw = gateway_config.validate(yaml.safe_load((out / "gw1.yml").read_text()), env={}, source="gw1")
+    own = gateway_config.validate(yaml.safe_load((out / "m1.yml").read_text()), env={}, source="m1")
+    for model in gw["models"]:
+        assert gw["models"][model]["url"] == ["http://10.0.0.11:11434", "http://10.0.0.12:11434"]
+        assert own["models"][model]["url"] == "http://127.0.0.1:11434"
+    assert gw["redis"]["url"].startswith("redis://127.0.0.1:") and own["redis"]["url"].startswith("redis://10.0.0.2:")
+
+
 @pytest.mark.parametrize(
     ("version", "sha", "ok"),
     [("0.13.3", None, True), ("9.9.9", None, False), ("9.9.9", "a" * 64, True), ("0.13.3", "not-a-sum", False)],

@@ -123,6 +123,9 @@ def test_hybrid_ai_config_env_names_the_file(tmp_path):
         ({"ladder": [{"model": "mistral", "max_complexity": 0.3}, {"model": "cloud"}]}, "mistral"),
         ({"models__tinyllama__engine": "vllm"}, "engine"),
         ({"models__tinyllama__url": "localhost:11434"}, "not a URL"),
+        ({"models__tinyllama__url": ["http://10.0.0.5:11434", "10.0.0.6:11434"]}, "models.tinyllama.url[1]"),
+        ({"models__tinyllama__url": ["http://10.0.0.5:11434", "http://10.0.0.5:11434"]}, "replica twice"),
+        ({"models__tinyllama__url": []}, "models.tinyllama.url"),
         ({"models__tinyllama__upstream_model": ...}, "upstream_model"),
         ({"thresholds": {"tinyllama": 0.7}}, "increase"),
         ({"thresholds": {"gpt": 0.2}}, "gpt"),
@@ -193,3 +196,11 @@ def test_secrets_from_files(tmp_path):
     pw.write_text("s3cret\n")
     c = config.validate(cfg(redis__password_file=str(pw), cloud__api_key_file=str(tmp_path / "none")), env={})
     assert c["redis"]["password"] == "s3cret" and c["cloud"]["api_key"] is None
+
+
+def test_a_model_may_list_replicas():
+    c = config.validate(cfg(models__tinyllama__url=["http://10.0.0.5:11434", "http://10.0.0.6:11434"]), env={})
+    from hybrid_ai import providers
+
+    assert providers.urls(c["models"]["tinyllama"]) == ["http://10.0.0.5:11434", "http://10.0.0.6:11434"]
+    assert providers.urls(c["models"]["phi-2"]) == ["http://127.0.0.1:8081/v1"]

@@ -72,16 +72,25 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4) if text else 0
 
 
-def build(cfg: Mapping[str, Any]) -> dict[str, Provider]:
-    """One provider per ladder model (local ones by engine, `cloud` through Anthropic)."""
+def urls(spec: Mapping[str, Any]) -> list[str]:
+    """A local model's upstream URLs (`url` is one URL or a list of replicas)."""
+    url = spec["url"]
+    return [url] if isinstance(url, str) else list(url)
+
+
+def build(cfg: Mapping[str, Any], metrics: Any = None) -> dict[str, Provider]:
+    """One provider per ladder model (local ones by engine, spread over their replicas when
+    `url` lists several; `cloud` through Anthropic)."""
     from hybrid_ai.providers.anthropic import AnthropicProvider
     from hybrid_ai.providers.ollama import OllamaProvider
     from hybrid_ai.providers.openai_compat import OpenAICompatProvider
+    from hybrid_ai.providers.replicas import ReplicatedEngine
 
     out: dict[str, Provider] = {}
     for name, spec in cfg["models"].items():
         cls = OllamaProvider if spec["engine"] == "ollama" else OpenAICompatProvider
-        out[name] = cls(name, spec["url"], spec["upstream_model"], float(spec["timeout_s"]))
+        engines = [cls(name, u, spec["upstream_model"], float(spec["timeout_s"])) for u in urls(spec)]
+        out[name] = engines[0] if len(engines) == 1 else ReplicatedEngine(name, engines, metrics)
     cloud = cfg["cloud"]
     out["cloud"] = AnthropicProvider(
         cloud["model"], cloud.get("api_key"), cloud.get("base_url"), float(cloud["timeout_s"])

@@ -1,0 +1,83 @@
+"""A ladder model on two real llama.cpp servers: requests spread over both, a killed replica loses
+no request (the other answers), and the background probe puts it back when it returns."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from hybrid_ai.providers import replicas as replicas_mod
+from tests.gateway.conftest import auth
+from tests.servers import LlamaServer, wait_until
+
+BODY = {"model": "tinyllama", "prompt": "Say OK", "max_tokens": 1}
+BYPASS = auth(**{"X-Cache-Bypass": "1"})
+
+
+def _by_url(client):
+    reps = client.get("/health").get_json()["dependencies"]["tinyllama"]["replicas"]
+    return {r["url"]: r for r in reps}
+
+
+def test_replicas_share_the_load_and_a_dead_one_loses_nothing(build_app, llama, tmp_path):
+    second = LlamaServer(tmp_path / "llama-2").start()
+    try:
+        app = build_app(models__tinyllama__url=[llama.url, second.url])
+        client = app.test_client()
+        engine = app.extensions["hybrid_ai"].providers["tinyllama"]
+        assert isinstance(engine, replicas_mod.ReplicatedEngine)
+        engine.probe_s = 0.5  # the probe thread (started by the first request) checks twice a second
+
+        for _ in range(8):  # sequential: nothing in flight, so the replicas take turns
+            r = client.post("/api/v1/chat", json=BODY, headers=BYPASS)
+            assert r.status_code == 200 and r.get_json()["model"] == "tinyllama", r.get_json()
+        counts = {url: rep["requests"] for url, rep in _by_url(client).items()}
+        assert counts == {llama.url: 4, second.url: 4}
+
+        # concurrent: least outstanding keeps both busy
+        def one(_: int) -> int:
+            return client.post("/api/v1/chat", json=BODY, headers=BYPASS).status_code
+
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(one, range(12))) == [200] * 12
+        after = {url: rep["requests"] for url, rep in _by_url(client).items()}
+        assert after[llama.url] > 4 and after[second.url] > 4 and sum(after.values()) == 20
+
+        # one replica dies under load: every request is still answered by the other replica (not by
+        # the next rung, not degraded)
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            end = time.monotonic() + 30
+            while not stop.is_set() and time.monotonic() < end and len(statuses) < 200:
+                res = client.post("/api/v1/chat", json=BODY, headers=BYPASS)
+                body = res.get_json()
+                served_here = (
+                    body.get("model") == "tinyllama" and not body.get("escalations") and not body.get("degraded")
+                )
+                statuses.append(res.status_code if served_here else (res.status_code, body.get("model")))
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        time.sleep(0.5)
+        second.kill()
+        time.sleep(1.5)
+        stop.set()
+        worker.join(40)
+        assert statuses and set(statuses) == {200}, statuses
+        state = engine.replicas[1]
+        assert state.url == second.url and state.up is False and state.failures >= 1
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert f'api_gateway_replica_up{{model="tinyllama",replica="{second.url}"}} 0.0' in metrics
+
+        # it comes back: the background probe (not a /health call) returns it to rotation
+        second.start()
+        wait_until(lambda: engine.replicas[1].up, 20, "replica back in rotation")
+        before = engine.replicas[1].requests
+        for _ in range(4):
+            assert client.post("/api/v1/chat", json=BODY, headers=BYPASS).status_code == 200
+        assert engine.replicas[1].requests > before
+    finally:
+        second.stop()
