@@ -103,6 +103,55 @@ def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(t
     assert set(keys) == set(hosts) and all(len(k) == 40 for k in keys.values())
 
 
+def test_prometheus_scrapes_every_gateway_host(tmp_path: Path) -> None:
+    """Several gateways: the monitoring host scrapes each (loopback for itself, the others by their
+    private address); one box keeps 127.0.0.1:8080."""
+    local = {"ansible_connection": "local", "hybrid_tier": 2}
+    hosts = {
+        "gw1": {**local, "hybrid_private_address": "10.0.0.2"},
+        "gw2": {**local, "hybrid_private_address": "10.0.0.3", "gateway_port": 8081},
+    }
+    out = tmp_path / "out"
+    out.mkdir()
+    inventory = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable},
+            "children": {
+                "fleet": {
+                    "hosts": dict.fromkeys(["gw1", "gw2"]),
+                    "children": {"gateway": {"hosts": dict.fromkeys(["gw1", "gw2"])}},
+                },
+            },
+            "hosts": hosts,
+        }
+    }
+    render = {
+        "ansible.builtin.template": {
+            "src": str(REPO / "ansible/roles/prometheus/templates/prometheus.yml.j2"),
+            "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
+            "mode": "0600",
+        },
+        "delegate_to": "localhost",
+    }
+    preflight = {"ansible.builtin.include_role": {"name": "prometheus", "tasks_from": "preflight", "public": True}}
+    play = [{"hosts": "all", "gather_facts": False, "tasks": [preflight, render]}]
+    result = _playbook(tmp_path, inventory, play, ("--limit", "gw1"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    solo = tmp_path / "solo"
+    solo.mkdir()
+    one = {"all": {"vars": inventory["all"]["vars"], "hosts": {"solo": local}}}  # one box, no groups
+    result = _playbook(solo, one, play)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    def targets(name: str) -> list[str]:
+        data = yaml.safe_load((out / f"{name}.yml").read_text())
+        job = next(j for j in data["scrape_configs"] if j["job_name"] == "hybrid-ai-gateway")
+        return job["static_configs"][0]["targets"]
+
+    assert targets("gw1") == ["127.0.0.1:8080", "10.0.0.3:8081"]
+    assert targets("solo") == ["127.0.0.1:8080"]
+
+
 def test_a_gateway_host_spreads_each_model_over_every_llm_host(tmp_path: Path) -> None:
     """A gateway that is not itself a model server gets every llm host's private address as
     replicas; a model server that also runs a gateway keeps its own engine."""
