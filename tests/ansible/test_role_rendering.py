@@ -40,6 +40,28 @@ def _playbook(tmp_path: Path, inventory: dict, play: list, extra: tuple[str, ...
     )
 
 
+def _render_play(role: str, template: str, out: Path, hosts: str = "all") -> list:
+    """A play that loads a role's variables (its preflight) and renders one of its templates into
+    out/<host>.yml on the controller."""
+    return [
+        {
+            "hosts": hosts,
+            "gather_facts": False,
+            "tasks": [
+                {"ansible.builtin.include_role": {"name": role, "tasks_from": "preflight", "public": True}},
+                {
+                    "ansible.builtin.template": {
+                        "src": str(REPO / "ansible/roles" / role / "templates" / template),
+                        "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
+                        "mode": "0600",
+                    },
+                    "delegate_to": "localhost",
+                },
+            ],
+        }
+    ]
+
+
 def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(tmp_path: Path) -> None:
     hosts = {
         f"t{t}-{e}": {"hybrid_tier": t, "hybrid_llm_engine": e, "ansible_connection": "local"}
@@ -54,23 +76,7 @@ def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(t
             "hosts": hosts,
         }
     }
-    play = [
-        {
-            "hosts": "all",
-            "gather_facts": False,
-            "tasks": [
-                {"ansible.builtin.include_role": {"name": "gateway", "tasks_from": "preflight", "public": True}},
-                {
-                    "ansible.builtin.template": {
-                        "src": str(REPO / "ansible/roles/gateway/templates/gateway.yml.j2"),
-                        "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
-                        "mode": "0600",
-                    },
-                    "delegate_to": "localhost",
-                },
-            ],
-        }
-    ]
+    play = _render_play("gateway", "gateway.yml.j2", out)
     out.mkdir()
     result = _playbook(tmp_path, inventory, play)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -125,16 +131,7 @@ def test_prometheus_scrapes_every_gateway_host(tmp_path: Path) -> None:
             "hosts": hosts,
         }
     }
-    render = {
-        "ansible.builtin.template": {
-            "src": str(REPO / "ansible/roles/prometheus/templates/prometheus.yml.j2"),
-            "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
-            "mode": "0600",
-        },
-        "delegate_to": "localhost",
-    }
-    preflight = {"ansible.builtin.include_role": {"name": "prometheus", "tasks_from": "preflight", "public": True}}
-    play = [{"hosts": "all", "gather_facts": False, "tasks": [preflight, render]}]
+    play = _render_play("prometheus", "prometheus.yml.j2", out)
     result = _playbook(tmp_path, inventory, play, ("--limit", "gw1"))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     solo = tmp_path / "solo"
@@ -174,23 +171,7 @@ def test_a_gateway_host_spreads_each_model_over_every_llm_host(tmp_path: Path) -
             "hosts": hosts,
         }
     }
-    play = [
-        {
-            "hosts": "gateway",
-            "gather_facts": False,
-            "tasks": [
-                {"ansible.builtin.include_role": {"name": "gateway", "tasks_from": "preflight", "public": True}},
-                {
-                    "ansible.builtin.template": {
-                        "src": str(REPO / "ansible/roles/gateway/templates/gateway.yml.j2"),
-                        "dest": f"{out}/{{{{ inventory_hostname }}}}.yml",
-                        "mode": "0600",
-                    },
-                    "delegate_to": "localhost",
-                },
-            ],
-        }
-    ]
+    play = _render_play("gateway", "gateway.yml.j2", out, hosts="gateway")
     result = _playbook(tmp_path, inventory, play)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     gw = gateway_config.validate(yaml.safe_load((out / "gw1.yml").read_text()), env={}, source="gw1")
