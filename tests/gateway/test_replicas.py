@@ -81,3 +81,25 @@ def test_replicas_share_the_load_and_a_dead_one_loses_nothing(build_app, llama, 
         assert engine.replicas[1].requests > before
     finally:
         second.stop()
+
+
+def test_streams_use_the_replicas_and_an_early_close_is_not_a_replica_failure(build_app, llama, tmp_path):
+    second = LlamaServer(tmp_path / "llama-2").start()
+    try:
+        app = build_app(models__tinyllama__url=[llama.url, second.url])
+        client = app.test_client()
+        engine = app.extensions["hybrid_ai"].providers["tinyllama"]
+        body = {"model": "tinyllama", "messages": [{"role": "user", "content": "Count to ten."}], "stream": True}
+        for _ in range(4):
+            r = client.post("/v1/chat/completions", json={**body, "max_tokens": 4}, headers=BYPASS)
+            assert r.status_code == 200 and r.get_data(as_text=True).rstrip().endswith("data: [DONE]")
+        assert [rep.requests for rep in engine.replicas] == [2, 2]
+
+        # a client that reads one chunk and goes away: the replica stays in rotation
+        r = client.post("/v1/chat/completions", json={**body, "max_tokens": 48}, headers=BYPASS, buffered=False)
+        assert next(iter(r.response)).startswith(b"data: ")
+        r.close()
+        assert all(rep.up and rep.failures == 0 and rep.outstanding == 0 for rep in engine.replicas)
+        assert sum(rep.requests for rep in engine.replicas) == 5
+    finally:
+        second.stop()

@@ -32,6 +32,7 @@ EJECT_S = 10.0
 PROBE_S = 2.0
 RETRY_ON = frozenset({UNREACHABLE})  # nothing usable came back: safe to send again elsewhere
 EJECT_ON = frozenset({UNREACHABLE, TIMEOUT, ERROR})
+CANCELLED = "cancelled"  # a stream its reader closed early: not the replica's fault
 
 
 @dataclass
@@ -155,7 +156,7 @@ class ReplicatedEngine:
                 if err.reason in RETRY_ON:
                     continue
                 raise
-            ok, reason = False, ERROR
+            ok, reason = False, CANCELLED  # the reader may stop early (a client that went away)
             try:
                 yield first
                 yield from gen
