@@ -71,6 +71,7 @@ class ReplicatedEngine:
         self._lock = threading.Lock()
         self._rr = itertools.count()
         self._prober = LazyThread(self._probe_loop, f"replica-probe-{name}")
+        self._closed = threading.Event()
         if metrics is not None:
             for r in self.replicas:
                 metrics.replica_up.labels(name, r.url).set(1)
@@ -100,7 +101,8 @@ class ReplicatedEngine:
             r.requests += 1
             if ok:
                 r.latency_ms = elapsed_ms if r.latency_ms == 0 else 0.8 * r.latency_ms + 0.2 * elapsed_ms
-                self._set_up(r, True)
+                if not r.up or r.down_until:  # back from being taken out (no metric write otherwise)
+                    self._set_up(r, True)
             elif reason in EJECT_ON:
                 r.failures += 1
                 r.down_until = self.clock() + EJECT_S
@@ -185,8 +187,7 @@ class ReplicatedEngine:
         return up
 
     def _probe_loop(self) -> None:
-        while True:
-            time.sleep(self.probe_s)
+        while not self._closed.wait(self.probe_s):
             for r in self.replicas:
                 try:
                     self._probe(r)
@@ -210,5 +211,6 @@ class ReplicatedEngine:
             ]
 
     def close(self) -> None:
+        self._closed.set()
         for r in self.replicas:
             r.engine.close()
