@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import jsonschema
 import yaml
 
+from hybrid_ai import providers
+
 DEFAULT_PATH = "/etc/hybrid-ai/gateway.yml"
 ENGINES = ("ollama", "openai")
 CLOUD = "cloud"
@@ -208,7 +210,7 @@ def validate(data: Any, env: Mapping[str, str] | None = None, source: str = "con
         if name not in names:
             raise ConfigError(f"{source}: models.{name} is not on the ladder; add it to the ladder or remove it")
     for name, spec in cfg["models"].items():
-        replicas = [spec["url"]] if isinstance(spec["url"], str) else spec["url"]
+        replicas = providers.urls(spec)
         for i, url in enumerate(replicas):
             _check_url(f"{source}: models.{name}.url" + ("" if isinstance(spec["url"], str) else f"[{i}]"), url)
         if len(set(replicas)) != len(replicas):
