@@ -68,7 +68,7 @@ class HttpEngine:
 
     def post_json(self, path: str, payload: dict[str, Any]) -> tuple[dict[str, Any], float]:
         """POST and decode JSON (a failed connect is retried once)."""
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _encode(payload)
         start = time.perf_counter()
         try:
             response = self.pool.urlopen("POST", self.base_path + path, body=body, headers=JSON_HEADERS)
@@ -87,7 +87,7 @@ class HttpEngine:
 
     @contextmanager
     def open_stream(self, path: str, payload: dict[str, Any]) -> Iterator[urllib3.BaseHTTPResponse]:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _encode(payload)
         try:
             response = self.pool.urlopen(
                 "POST", self.base_path + path, body=body, headers=JSON_HEADERS, preload_content=False
@@ -126,6 +126,10 @@ class HttpEngine:
         except (HTTPError, OSError):
             return False
         return response.status == 200
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def loads(line: str, name: str) -> dict[str, Any]:

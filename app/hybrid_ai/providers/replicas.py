@@ -112,6 +112,11 @@ class ReplicatedEngine:
             if ok:
                 self.metrics.replica_latency.labels(self.name, r.url).observe(elapsed_ms / 1000)
 
+    def _failed(self, r: Replica, err: ProviderError) -> bool:
+        """Count a failed call before any answer; True when the next replica may be tried."""
+        self._end(r, False, 0.0, err.reason)
+        return err.reason in RETRY_ON
+
     def _set_up(self, r: Replica, up: bool) -> None:
         r.up = up
         if up:
@@ -129,9 +134,8 @@ class ReplicatedEngine:
             try:
                 result: Completion = r.engine.complete(req)
             except ProviderError as err:
-                self._end(r, False, 0.0, err.reason)
-                last = err
-                if err.reason in RETRY_ON:
+                if self._failed(r, err):
+                    last = err
                     continue
                 raise
             self._end(r, True, (time.perf_counter() - started) * 1000)
@@ -153,9 +157,8 @@ class ReplicatedEngine:
                 return
             except ProviderError as err:
                 gen.close()
-                self._end(r, False, 0.0, err.reason)
-                last = err
-                if err.reason in RETRY_ON:
+                if self._failed(r, err):
+                    last = err
                     continue
                 raise
             ok, reason = False, CANCELLED  # the reader may stop early (a client that went away)
