@@ -101,3 +101,45 @@ def base_config(cloud: str, tier: int, **overrides) -> dict:
         raw["gcpProject"] = "hybrid-test-123"
     raw.update(overrides)
     return {k: v for k, v in raw.items() if v is not None}
+
+
+class FleetRecorder(Recorder):
+    """A Recorder whose boxes get addresses of their own (a fleet's inventory must tell them
+    apart), with the load balancers' ids and addresses the clouds would report."""
+
+    LB_DNS = "hybrid-ai-nlb-0123456789.elb.us-east-1.amazonaws.com"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.public: dict[str, str] = {}  # resource name -> public address it was given
+        self.private: dict[str, str] = {}  # instance resource name -> private address
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        rid, outputs = super().new_resource(args)
+        n = len(self.resources)
+        if args.typ in ("aws:ec2/eip:Eip", "gcp:compute/address:Address"):
+            ip = f"198.18.{1 if args.typ.startswith('aws') else 2}.{n}"
+            outputs["publicIp" if args.typ.startswith("aws") else "address"] = ip
+            self.public[args.name] = ip
+        elif args.typ == "aws:ec2/instance:Instance":
+            outputs["privateIp"] = self.private[args.name] = f"10.42.1.{100 + n}"
+        elif args.typ == "gcp:compute/instance:Instance":
+            ip = self.private[args.name] = f"10.42.1.{100 + n}"
+            outputs["networkInterfaces"] = [dict(nic, networkIp=ip) for nic in outputs["networkInterfaces"]]
+            outputs["selfLink"] = f"{GCP_DISKS.rsplit('/', 1)[0]}/instances/{args.inputs['name']}"
+            outputs["instanceId"] = f"{1000 + n}"
+        elif args.typ.startswith("aws:lb/"):
+            outputs["arn"] = f"arn:aws:elasticloadbalancing:us-east-1:111122223333:{args.name}"
+            if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+                outputs["dnsName"] = self.LB_DNS
+        elif args.typ == "aws:ec2/securityGroup:SecurityGroup":
+            rid = f"sg-{args.name}"
+        elif args.typ.startswith("gcp:compute/"):
+            outputs.setdefault("selfLink", f"https://www.googleapis.com/compute/v1/{args.name}")
+        return [rid, outputs]
+
+
+def install_fleet_mocks(stack: str = "test") -> FleetRecorder:
+    recorder = FleetRecorder()
+    pulumi.runtime.set_mocks(recorder, project=PROJECT, stack=stack, preview=False)
+    return recorder

@@ -11,3 +11,4 @@ SSH_PORT = 22
 LABEL_TIER = "hybrid-ai-tier"
 LABEL_STACK = "hybrid-ai-stack"
 LABEL_MANAGED_BY = "managed-by"
+LABEL_ROLE = "hybrid-ai-role"

@@ -57,7 +57,10 @@ KNOWN_KEYS = {
     "diskKmsKey",
     "diskGb",
     "namePrefix",
+    "fleet",
 }
+FLEET_KEYS = ("gateways", "models")
+FLEET_MAX = 20  # boxes per role: a small fleet, not a cluster manager
 _AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _AWS_AZ = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]$")
 _GCP_ZONE = re.compile(r"^[a-z]+-[a-z]+\d+-[a-z]$")
@@ -116,6 +119,13 @@ class StackSettings:
     name_prefix: str = "hybrid-ai"
     labels: dict[str, str] = field(default_factory=dict)
     disk_gb_override: int | None = None
+    fleet: tuple[int, int] | None = None  # (gateway boxes, model boxes); None = the one box
+
+    @property
+    def is_fleet(self) -> bool:
+        """More than one box: gateways behind the cloud's load balancer, model boxes beside them.
+        1x1 is the one box that holds every role (no load balancer), as without `fleet`."""
+        return self.fleet is not None and self.fleet != (1, 1)
 
     def openings(self) -> list[Opening]:
         """The only ways in, for every cloud: SSH from adminCidrs, the gateway from gatewayCidrs."""
@@ -233,6 +243,61 @@ def check_ssh_key(key: str | None, problems: list[str]) -> str:
     return key
 
 
+def _count(value: Any, key: str, problems: list[str]) -> int | None:
+    """A whole number of boxes from 1 to FLEET_MAX (an int, or its digits as text)."""
+    hint = f"{key} must be a whole number of boxes from 1 to {FLEET_MAX}"
+    if value is None:
+        problems.append(f"{hint}; it is missing")
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        problems.append(f"{hint}, got {value!r}")
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?\d+", text):
+            problems.append(f"{hint}, got {value!r}")
+            return None
+        value = int(text)
+    if not isinstance(value, int):
+        problems.append(f"{hint}, got {value!r}")
+        return None
+    if not 1 <= value <= FLEET_MAX:
+        problems.append(f"{hint}, got {value}")
+        return None
+    return value
+
+
+def parse_fleet(value: Any, problems: list[str]) -> tuple[int, int] | None:
+    """`fleet`: {gateways: N, models: M} (a mapping, its JSON, or "NxM"); None when not set."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    example = "{gateways: 2, models: 3} (or 2x3)"
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                problems.append(f"fleet must be a mapping such as {example}, got {text!r}")
+                return None
+        else:
+            match = re.fullmatch(r"(\S+?)\s*[xX]\s*(\S+)", text)
+            if not match:
+                problems.append(f"fleet must be a mapping such as {example}, got {text!r}")
+                return None
+            value = {"gateways": match[1], "models": match[2]}
+    if not isinstance(value, Mapping):
+        problems.append(f"fleet must be a mapping such as {example}, got {value!r}")
+        return None
+    unknown = sorted(str(k) for k in value if k not in FLEET_KEYS)
+    if unknown:
+        problems.append(f"fleet has unknown key(s) {unknown}; known: {list(FLEET_KEYS)}")
+    counts = [_count(value.get(k), f"fleet.{k}", problems) for k in FLEET_KEYS]
+    if unknown or None in counts:
+        return None
+    return counts[0], counts[1]  # type: ignore[return-value]
+
+
 def _gcp_region(zone: str) -> str:
     return zone.rsplit("-", 1)[0]
 
@@ -322,6 +387,17 @@ def validate(raw: Mapping[str, Any], stack: str = "dev") -> StackSettings:
         if vpc_id or subnet_id or values.get("availabilityZone"):
             problems.append("vpcId, subnetId and availabilityZone are AWS settings; on GCP use network/subnetwork/zone")
 
+    fleet = parse_fleet(values.get("fleet"), problems)
+    if fleet and fleet != (1, 1) and (vpc_id or subnet_id or network or subnetwork):
+        problems.append(
+            "fleet builds its own private network (for the load balancer and the internal ports); "
+            "vpcId/subnetId and network/subnetwork are for the one box: remove them or the fleet"
+        )
+    if fleet and fleet != (1, 1) and gateway and not any(ipaddress.ip_network(c).version == 4 for c in gateway):
+        problems.append(
+            f"fleet: the load balancer has an IPv4 address, but gatewayCidrs {gateway} names no IPv4 network"
+        )
+
     disk_override: int | None = None
     box: dict[str, Any] = {}
     if tier is not None and cloud in CLOUDS:
@@ -372,6 +448,7 @@ def validate(raw: Mapping[str, Any], stack: str = "dev") -> StackSettings:
         name_prefix=prefix,
         labels=labels,
         disk_gb_override=disk_override,
+        fleet=fleet,
     )
 
 
@@ -388,11 +465,11 @@ def from_pulumi() -> StackSettings:
     cfg = pulumi.Config()
     raw: dict[str, Any] = {}
     for key in KNOWN_KEYS:
-        if key in ("adminCidrs", "gatewayCidrs"):
+        if key in ("adminCidrs", "gatewayCidrs", "fleet"):
             try:
                 value = cfg.get_object(key)
             except (ValueError, pulumi.config.ConfigTypeError):
-                value = cfg.get(key)  # set as plain text, e.g. "a/32,b/32": validate() splits it
+                value = cfg.get(key)  # plain text, e.g. "a/32,b/32" or "2x3": validate() reads it
         else:
             value = cfg.get(key)
         if value is not None:
@@ -450,9 +527,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     box = settings.box
+    gpu = f", GPU {box['gpu']['model']}" if box.get("gpu") else ""
+    if settings.is_fleet:
+        assert settings.fleet is not None
+        gateways, models = settings.fleet
+        if gpu:  # a g4dn carries its T4 on board; on GCP the GPU is attached to the model boxes only
+            gpu = f", GPU {box['gpu']['model']} " + (
+                "on board every box" if settings.cloud == "aws" else "on each model box"
+            )
+        print(
+            f"ok: stack {stack}: {settings.cloud} tier {settings.tier} fleet -> {gateways} gateway + {models} model "
+            f"box(es), each {box['size']}, {settings.disk_gb} GB disk{gpu}, "
+            f"~${round(box['monthly_usd'] * (gateways + models), 2)}/month for the boxes (plus the load balancer); "
+            f"SSH from {list(settings.admin_cidrs)}, gateway :8080 through the load balancer from "
+            f"{list(settings.gateway_cidrs)}"
+        )
+        return 0
     print(
         f"ok: stack {stack}: {settings.cloud} tier {settings.tier} -> {box['size']}, {settings.disk_gb} GB disk"
-        f"{', GPU ' + box['gpu']['model'] if box.get('gpu') else ''}, ~${box['monthly_usd']}/month; "
+        f"{gpu}, ~${box['monthly_usd']}/month; "
         f"SSH from {list(settings.admin_cidrs)}, gateway :8080 from {list(settings.gateway_cidrs)}"
     )
     return 0

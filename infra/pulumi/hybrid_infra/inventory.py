@@ -9,6 +9,7 @@ the tests check them without the Pulumi CLI.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import re
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import GATEWAY_PORT
 from .config import StackSettings
+from .fleet import GCP_HEALTH_CHECK_RANGES, PRIVATE_CIDR
 
 SCHEMA_VERSION = 1
 GROUPS = ("gateway", "llm", "cache", "monitoring", "automation")
@@ -61,6 +63,86 @@ def inventory_record(settings: StackSettings, public_ip: str, private_ip: str = 
     }
 
 
+def fleet_record(settings: StackSettings, load_balancer: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A fleet: one host per box (gateways first) with its groups and both addresses, the private
+    network for the roles, and the load balancer's address as the gateway URL.
+
+    `nodes`: name, role, groups, public_ip, private_ip per box (AwsFleet/GcpFleet.nodes, resolved).
+    """
+    box = settings.box
+    gpu = box.get("gpu")
+    hosts = [
+        {
+            "name": n["name"],
+            "host": n["public_ip"],
+            "private_ip": n["private_ip"] or None,
+            "user": settings.ssh_user,
+            "hybrid_tier": settings.tier,
+            "cloud": settings.cloud,
+            "role": n["role"],
+            "size": box["size"],
+            "disk_gb": settings.disk_gb,
+            # a g4dn carries its GPU on board; on GCP only the model boxes get one attached
+            "gpu": gpu["model"] if gpu and (settings.cloud == "aws" or n["role"] == "model") else None,
+            "groups": list(n["groups"]),
+        }
+        for n in sorted(nodes, key=lambda n: n["role"] != "gateway")
+    ]
+    # the gateway port's sources on a gateway's own firewall: the clients (the load balancers keep
+    # their addresses), the health checks (from the subnet on AWS, from Google's ranges on GCP)
+    # and Prometheus on the first gateway (the subnet)
+    health = GCP_HEALTH_CHECK_RANGES if settings.cloud == "gcp" else ()
+    gateway_cidrs = list(dict.fromkeys([*settings.gateway_cidrs, *health, PRIVATE_CIDR]))
+    first = hosts[0]
+    assert settings.fleet is not None
+    return {
+        "schema": SCHEMA_VERSION,
+        "stack": settings.stack,
+        "cloud": settings.cloud,
+        "region": settings.region,
+        "zone": settings.zone,
+        "hybrid_tier": settings.tier,
+        "fleet": {
+            "gateways": settings.fleet[0],
+            "models": settings.fleet[1],
+            "load_balancer": load_balancer or None,
+            "private_cidr": PRIVATE_CIDR,
+        },
+        "hosts": hosts,
+        "vars": {
+            "hybrid_admin_cidrs": list(settings.admin_cidrs),
+            "hybrid_gateway_cidrs": gateway_cidrs,
+            "hybrid_private_cidrs": [PRIVATE_CIDR],
+        },
+        "gateway_url": f"http://{load_balancer}:{GATEWAY_PORT}" if load_balancer else None,
+        "ssh": f"ssh {settings.ssh_user}@{first['host']}" if first["host"] else None,
+    }
+
+
+def fleet_output(settings: StackSettings, load_balancer: Any, nodes: list[dict[str, Any]]) -> Any:
+    """fleet_record as a Pulumi Output, resolved once every box and the load balancer have addresses."""
+    import pulumi
+
+    keys = ("public_ip", "private_ip")
+    flat = [n[k] for n in nodes for k in keys]
+
+    def record(values: list[Any]) -> dict[str, Any]:
+        lb, rest = values[0], values[1:]
+        resolved = [
+            {
+                "name": n["name"],
+                "role": n["role"],
+                "groups": n["groups"],
+                "public_ip": rest[2 * i],
+                "private_ip": rest[2 * i + 1],
+            }
+            for i, n in enumerate(nodes)
+        ]
+        return fleet_record(settings, lb, resolved)
+
+    return pulumi.Output.all(load_balancer, *flat).apply(record)
+
+
 def inventory_output(settings: StackSettings, public_ip: Any, private_ip: Any) -> Any:
     """The record as a Pulumi Output, resolved once the box has its addresses."""
     import pulumi
@@ -88,6 +170,9 @@ def hosts_document(outputs: dict[str, Any]) -> dict[str, Any]:
         )
     if record.get("schema") != SCHEMA_VERSION:
         raise InventoryError(f"inventory schema {record.get('schema')!r} is not {SCHEMA_VERSION}: update the kit")
+    fleet = record.get("fleet")
+    if fleet is not None and not isinstance(fleet, dict):
+        raise InventoryError(f"the inventory's `fleet` must be a mapping, got {fleet!r}")
     hosts: dict[str, Any] = {}
     groups: dict[str, dict[str, Any]] = {g: {"hosts": {}} for g in GROUPS}
     for entry in record["hosts"]:
@@ -107,13 +192,27 @@ def hosts_document(outputs: dict[str, Any]) -> dict[str, Any]:
             "hybrid_tier": tier,
             "hybrid_cloud": entry.get("cloud"),
         }
-        # the private address stays in the stack output only: on a single box every service
+        if fleet:
+            # several hosts: each role listens on (and reaches the others at) the private address
+            private = entry.get("private_ip")
+            try:
+                ipaddress.ip_address(str(private))
+            except ValueError:
+                raise InventoryError(
+                    f"host {name}: no private address yet ({private!r}); is the box running?"
+                ) from None
+            hostvars["hybrid_private_address"] = private
+        # on a single box the private address stays in the stack output only: every service
         # listens on loopback, and setting hybrid_private_address would make roles bind to it
         hosts[name] = hostvars
         for group in entry.get("groups") or GROUPS:
             if group not in groups:
                 raise InventoryError(f"host {name}: unknown group {group!r}; known: {list(GROUPS)}")
             groups[group]["hosts"][name] = None
+    if fleet:
+        empty = [g for g, members in groups.items() if not members["hosts"]]
+        if empty:
+            raise InventoryError(f"a fleet needs a host in every group; none in {empty}")
     variables = dict(record.get("vars") or {})
     return {"all": {"vars": variables, "hosts": hosts, "children": groups}}
 
@@ -122,10 +221,14 @@ def render(outputs: dict[str, Any], stack: str) -> str:
     import yaml
 
     doc = hosts_document(outputs)
+    record = _value(outputs, "inventory") if "inventory" in outputs else outputs
+    url = record.get("gateway_url")
     header = (
         f"# Written from `pulumi stack output --json` of stack {stack}; rewritten by `make inventory STACK={stack}`.\n"
         "# Change the tier in the stack config (then `make deploy`), not here.\n"
     )
+    if record.get("fleet"):
+        header += f"# A fleet: the gateways answer behind the load balancer at {url}\n"
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
 
@@ -159,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}")
+    record = _value(outputs, "inventory") if "inventory" in outputs else outputs
+    if isinstance(record, dict) and record.get("fleet"):
+        print(f"gateway (load balancer): {record.get('gateway_url')}")
     return 0
 
 
