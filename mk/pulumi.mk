@@ -11,13 +11,15 @@ ZONE ?=
 GCP_PROJECT ?=
 OUTPUTS ?=
 DISK_GB ?=
+# a fleet instead of one box: <gateways>x<model boxes>, e.g. NODES=2x3 (stack setting `fleet`; docs/cloud.md)
+NODES ?=
 # deploy/destroy use the stack <cloud>-tier<N>, unless STACK is given: `make deploy CLOUD=aws TIER=3
 # STACK=aws-tier2` resizes the box of stack aws-tier2 to tier 3 (the same box, not a new one).
 CLOUD_STACK = $(if $(filter command line environment,$(origin STACK)),$(STACK),$(1)-tier$(TIER))
 SSH_WAIT_S ?= 600
 PULUMI_ENV = PULUMI="$(PULUMI)" PY="$(PY)" TIER="$(TIER)" SSH_PUBLIC_KEY="$(SSH_PUBLIC_KEY)" \
   ADMIN_CIDRS="$(ADMIN_CIDRS)" GATEWAY_CIDRS="$(GATEWAY_CIDRS)" REGION="$(REGION)" ZONE="$(ZONE)" \
-  GCP_PROJECT="$(GCP_PROJECT)" SSH_WAIT_S="$(SSH_WAIT_S)" DISK_GB="$(DISK_GB)"
+  GCP_PROJECT="$(GCP_PROJECT)" SSH_WAIT_S="$(SSH_WAIT_S)" DISK_GB="$(DISK_GB)" NODES="$(NODES)"
 
 LINT_TARGETS += lint-workflows
 
@@ -26,10 +28,10 @@ LINT_TARGETS += lint-workflows
 inventory: ## Write inventories/$(STACK)/hosts.yml from a stack's outputs (STACK=aws-tier1 [OUTPUTS=saved.json])
 	$(PULUMI_ENV) STACK="$(STACK)" OUTPUTS="$(OUTPUTS)" infra/pulumi/deploy.sh inventory
 
-deploy-aws: ## Buy a tier's box on AWS and configure it (TIER=N ADMIN_CIDRS=ip/32 [REGION=...])
+deploy-aws: ## Buy a tier's box (or NODES=2x3 fleet) on AWS and configure it (TIER=N ADMIN_CIDRS=ip/32 [REGION=...])
 	$(PULUMI_ENV) CLOUD=aws STACK="$(call CLOUD_STACK,aws)" infra/pulumi/deploy.sh up
 
-deploy-gcp: ## Buy a tier's box on GCP and configure it (TIER=N ADMIN_CIDRS=ip/32 GCP_PROJECT=... [ZONE=...])
+deploy-gcp: ## Buy a tier's box (or NODES=2x3 fleet) on GCP and configure it (TIER=N ADMIN_CIDRS=ip/32 GCP_PROJECT=... [ZONE=...])
 	$(PULUMI_ENV) CLOUD=gcp STACK="$(call CLOUD_STACK,gcp)" infra/pulumi/deploy.sh up
 
 destroy-aws: ## Tear down the AWS stack aws-tier$(TIER) (pulumi destroy) and its inventory

@@ -11,6 +11,8 @@
 #   OUTPUTS=file.json          `inventory` from saved `pulumi stack output --json` (no CLI needed)
 #   REGION=us-east-1 (aws)     ZONE=us-central1-a GCP_PROJECT=my-project (gcp)
 #   DISK_GB=120                keep a bigger disk than the tier's (after a downgrade: disks never shrink)
+#   NODES=2x3                  a fleet: 2 gateway boxes behind the cloud's load balancer, 3 model boxes
+#                              (stack setting fleet: {gateways: 2, models: 3}; 1x1 = the one box)
 #   SSH_WAIT_S=600             how long to wait for SSH after `pulumi up`
 #   API_KEY_FILE=...           the gateway key to smoke-test with (default: the secrets dir)
 #   SMOKE=0                    skip the smoke test (e.g. when this machine is not in GATEWAY_CIDRS)
@@ -46,6 +48,9 @@ check_cloud() {
   case "$CLOUD" in aws | gcp) ;; *) die "CLOUD must be aws or gcp (got '${CLOUD}')" ;; esac
   case "$TIER" in 1 | 2 | 3 | 4) ;; *) die "TIER must be 1, 2, 3 or 4 (got '${TIER}')" ;; esac
   [[ $STACK =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || die "STACK must be a plain stack name (got '${STACK}')"
+  if [[ -n ${NODES:-} && ! $NODES =~ ^[0-9]+x[0-9]+$ ]]; then
+    die "NODES must be <gateways>x<model boxes>, e.g. NODES=2x3 (got '${NODES}')"
+  fi
 }
 
 set_list() { # key, comma-separated values -> a structured list in the stack config
@@ -58,6 +63,15 @@ set_list() { # key, comma-separated values -> a structured list in the stack con
     pulumi_ config set --path "${key}[$i]" "$item" --stack "$STACK" >/dev/null
     i=$((i + 1))
   done
+}
+
+inventory_hosts() { # "name address user" of every host in the written inventory, gateways first
+  "$PY" - "$INVENTORY" <<'EOF'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+for name, hostvars in doc["all"]["hosts"].items():
+    print(name, hostvars["ansible_host"], hostvars["ansible_user"])
+EOF
 }
 
 inventory_field() { # field of the first host in the written inventory
@@ -140,6 +154,11 @@ configure_stack() { # steps 2-4: select/create the stack, set its config, check 
   if [[ -n ${ZONE:-} && $CLOUD == gcp ]]; then pulumi_ config set zone "$ZONE" --stack "$STACK"; fi
   if [[ -n ${GCP_PROJECT:-} && $CLOUD == gcp ]]; then pulumi_ config set gcpProject "$GCP_PROJECT" --stack "$STACK"; fi
   if [[ -n ${DISK_GB:-} ]]; then pulumi_ config set diskGb "$DISK_GB" --stack "$STACK"; fi
+  if [[ -n ${NODES:-} ]]; then
+    pulumi_ config rm fleet --stack "$STACK" >/dev/null 2>&1 || true
+    pulumi_ config set --path fleet.gateways "${NODES%x*}" --stack "$STACK"
+    pulumi_ config set --path fleet.models "${NODES#*x}" --stack "$STACK"
+  fi
 
   step 4 "checking the config (no cloud call yet)"
   (cd "$PULUMI_DIR" && "$PY" -m hybrid_infra.config --stack-file "Pulumi.$STACK.yaml" --stack "$STACK") ||
@@ -167,15 +186,24 @@ up() {
   host=$(inventory_field ansible_host)
   user=$(inventory_field ansible_user)
 
-  step 7 "waiting for SSH on $host (at most ${SSH_WAIT_S} s)"
-  wait_for_ssh "$host" "$user"
+  local hosts=() line h u
+  while IFS= read -r line; do hosts+=("$line"); done < <(inventory_hosts)
+  step 7 "waiting for SSH on ${#hosts[@]} host(s) (at most ${SSH_WAIT_S} s each)"
+  for line in "${hosts[@]}"; do
+    read -r _ h u <<<"$line"
+    wait_for_ssh "$h" "$u"
+  done
 
   step 8 "configuring the box: ansible-playbook site.yml"
   local extra=()
   if [[ -n ${SSH_PRIVATE_KEY:-} ]]; then extra+=(--private-key "$SSH_PRIVATE_KEY"); fi
   (cd "$ROOT" && "$ROOT/.venv/bin/ansible-playbook" -i "$INVENTORY" "${extra[@]}" ansible/playbooks/site.yml)
 
-  local url="http://$host:8080" key=""
+  local url="http://$host:8080" key="" more=""
+  if ((${#hosts[@]} > 1)); then # a fleet: the gateways answer behind the load balancer
+    url=$(pulumi_ stack output gateway_url --stack "$STACK")
+    more="   (the first gateway; ${#hosts[@]} hosts in all, see the inventory)"
+  fi
   key=$(api_key "$name") || key=""
   step 9 "smoke-testing the gateway at $url"
   if [[ ${SMOKE:-1} == 0 ]]; then
@@ -191,7 +219,7 @@ up() {
 Tier $TIER is running on $CLOUD (stack $STACK).
   gateway:   $url   (reachable from gatewayCidrs only)
   API key:   ${key:-<see .secrets/$name/>}
-  ssh:       ssh $user@$host
+  ssh:       ssh $user@$host$more
   inventory: $INVENTORY
   try:       curl -s -H "Authorization: Bearer \$KEY" $url/api/v1/chat -H 'Content-Type: application/json' -d '{"prompt": "hello"}'
   tear down: make destroy CLOUD=$CLOUD TIER=$TIER

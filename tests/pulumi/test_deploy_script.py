@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 from hybrid_infra.config import validate
-from hybrid_infra.inventory import inventory_record
+from hybrid_infra.inventory import fleet_record, inventory_record
 
 from tests.pulumi.mocks import ROOT, base_config
 
@@ -80,3 +80,66 @@ def test_make_deploy_aws_reaches_the_script(tmp_path):
     assert result.returncode != 0
     assert "the pulumi CLI is not installed" in result.stderr
     assert 'STACK="aws-tier3"' in result.stdout
+
+
+@pytest.mark.parametrize("nodes", ["2", "2x", "x3", "2x3x4", "two-by-three", "2 x 3"])
+def test_bad_nodes(tmp_path, nodes):
+    result = run("up", tmp_path, CLOUD="aws", TIER="2", NODES=nodes)
+    assert result.returncode == 1
+    assert f"NODES must be <gateways>x<model boxes>, e.g. NODES=2x3 (got '{nodes}')" in result.stderr
+    assert "==> [1/" not in result.stdout, "stopped before any step"
+
+
+def test_inventory_of_a_fleet_from_saved_outputs(tmp_path):
+    settings = validate(base_config("aws", 3, fleet="2x2"), stack="aws-fleet")
+    nodes = [
+        {
+            "name": f"box-{role}{i}",
+            "role": role,
+            "groups": groups,
+            "public_ip": f"198.18.7.{n}",
+            "private_ip": f"10.42.1.{n}",
+        }
+        for n, (role, i, groups) in enumerate(
+            [
+                ("gateway", 1, ["gateway", "cache", "monitoring", "automation"]),
+                ("gateway", 2, ["gateway"]),
+                ("model", 1, ["llm"]),
+                ("model", 2, ["llm"]),
+            ],
+            start=10,
+        )
+    ]
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"inventory": fleet_record(settings, "lb.example.test", nodes)}))
+    result = run("inventory", tmp_path, STACK="aws-fleet", OUTPUTS=str(outputs))
+    assert result.returncode == 0, result.stderr
+    assert "gateway (load balancer): http://lb.example.test:8080" in result.stdout
+    text = (tmp_path / "inventories" / "aws-fleet" / "hosts.yml").read_text()
+    assert "# A fleet: the gateways answer behind the load balancer at http://lb.example.test:8080" in text
+    doc = yaml.safe_load(text)["all"]
+    assert list(doc["hosts"]) == ["box-gateway1", "box-gateway2", "box-model1", "box-model2"]
+    assert doc["hosts"]["box-model2"]["hybrid_private_address"] == "10.42.1.13"
+    assert list(doc["children"]["llm"]["hosts"]) == ["box-model1", "box-model2"]
+
+
+def test_make_deploy_passes_nodes_through(tmp_path):
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "deploy",
+            "CLOUD=gcp",
+            "TIER=4",
+            "NODES=2x3",
+            f"PULUMI={NO_CLI}",
+            f"HOME={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "the pulumi CLI is not installed" in result.stderr
+    assert 'NODES="2x3"' in result.stdout and 'STACK="gcp-tier4"' in result.stdout

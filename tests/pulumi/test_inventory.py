@@ -15,6 +15,7 @@ from hybrid_infra.config import validate
 from hybrid_infra.inventory import (
     GROUPS,
     InventoryError,
+    fleet_record,
     hosts_document,
     inventory_record,
     main,
@@ -149,3 +150,101 @@ def test_ansible_reads_the_inventory(tmp_path):
     hostvars = data["_meta"]["hostvars"]["hybrid-ai-aws-tier4"]
     assert hostvars["hybrid_tier"] == 4 and hostvars["ansible_user"] == "admin"
     assert hostvars["hybrid_admin_cidrs"] == [ADMIN]
+
+
+def fleet_outputs(cloud: str = "gcp", gateways: int = 2, models: int = 3) -> dict:
+    settings = validate(base_config(cloud, 2, fleet={"gateways": gateways, "models": models}), stack=f"{cloud}-fleet")
+    nodes = [
+        {
+            "name": f"{settings.name}-{'gw' if role == 'gateway' else 'm'}{i}",
+            "role": role,
+            "groups": (["gateway", "cache", "monitoring", "automation"] if i == 1 else ["gateway"])
+            if role == "gateway"
+            else ["llm"],
+            "public_ip": f"198.18.{8 if role == 'gateway' else 9}.{i}",
+            "private_ip": f"10.42.1.{(10 if role == 'gateway' else 20) + i}",
+        }
+        for role, count in (("model", models), ("gateway", gateways))  # out of order: gateways come first anyway
+        for i in range(1, count + 1)
+    ]
+    return {"inventory": fleet_record(settings, "198.18.10.1", nodes)}
+
+
+def test_fleet_hosts_yml(tmp_path):
+    path = write_inventory(fleet_outputs("gcp", 2, 3), "gcp-fleet", tmp_path)
+    doc = yaml.safe_load(path.read_text())["all"]
+    gws = ["hybrid-ai-gcp-fleet-gw1", "hybrid-ai-gcp-fleet-gw2"]
+    models = [f"hybrid-ai-gcp-fleet-m{i}" for i in (1, 2, 3)]
+    assert list(doc["hosts"]) == gws + models
+    assert doc["hosts"]["hybrid-ai-gcp-fleet-gw2"] == {
+        "ansible_host": "198.18.8.2",
+        "ansible_user": "hybrid",
+        "ansible_python_interpreter": "/usr/bin/python3",
+        "hybrid_tier": 2,
+        "hybrid_cloud": "gcp",
+        "hybrid_private_address": "10.42.1.12",
+    }
+    assert {g: list(c["hosts"]) for g, c in doc["children"].items()} == {
+        "gateway": gws,
+        "llm": models,
+        "cache": gws[:1],
+        "monitoring": gws[:1],
+        "automation": gws[:1],
+    }
+    assert doc["vars"]["hybrid_private_cidrs"] == ["10.42.1.0/24"]
+    assert doc["vars"]["hybrid_gateway_cidrs"][0] == GATEWAY
+    assert {"35.191.0.0/16", "10.42.1.0/24"} <= set(doc["vars"]["hybrid_gateway_cidrs"])
+
+
+def test_fleet_ansible_reads_the_inventory(tmp_path):
+    path = write_inventory(fleet_outputs("aws", 2, 2), "aws-fleet", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_HOME=str(tmp_path / "ah"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
+    out = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-inventory"), "-i", str(path), "--list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["gateway"]["hosts"] == ["hybrid-ai-aws-fleet-gw1", "hybrid-ai-aws-fleet-gw2"]
+    assert data["llm"]["hosts"] == ["hybrid-ai-aws-fleet-m1", "hybrid-ai-aws-fleet-m2"]
+    assert data["cache"]["hosts"] == data["monitoring"]["hosts"] == ["hybrid-ai-aws-fleet-gw1"]
+    hostvars = data["_meta"]["hostvars"]
+    assert hostvars["hybrid-ai-aws-fleet-m2"]["hybrid_private_address"] == "10.42.1.22"
+    assert hostvars["hybrid-ai-aws-fleet-m2"]["hybrid_private_cidrs"] == ["10.42.1.0/24"]
+    assert hostvars["hybrid-ai-aws-fleet-gw1"]["ansible_host"] == "198.18.8.1"
+
+
+def _broken_fleet(mutate) -> dict:
+    outputs = copy.deepcopy(fleet_outputs())
+    mutate(outputs["inventory"])
+    return outputs
+
+
+@pytest.mark.parametrize(
+    ("outputs", "expected"),
+    [
+        (_broken_fleet(lambda r: r["hosts"][2].update(private_ip=None)), "no private address yet (None)"),
+        (_broken_fleet(lambda r: r["hosts"][0].update(private_ip="10.42.1.300")), "no private address yet"),
+        (
+            _broken_fleet(lambda r: r.update(hosts=r["hosts"][:2])),
+            "a fleet needs a host in every group; none in ['llm']",
+        ),
+        (_broken_fleet(lambda r: r.update(fleet="2x3")), "`fleet` must be a mapping"),
+    ],
+)
+def test_bad_fleet_outputs(outputs, expected):
+    with pytest.raises(InventoryError) as info:
+        hosts_document(outputs)
+    assert expected in str(info.value)
+
+
+def test_one_box_inventory_has_no_private_address():
+    """The one box keeps every service on loopback: no hybrid_private_address, no private CIDRs."""
+    doc = hosts_document(stack_outputs("gcp", 2))["all"]
+    (hostvars,) = doc["hosts"].values()
+    assert "hybrid_private_address" not in hostvars and "hybrid_private_cidrs" not in doc["vars"]
