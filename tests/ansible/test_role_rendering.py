@@ -104,9 +104,10 @@ def test_gateway_config_for_every_tier_and_engine_passes_the_gateway_validator(t
         assert cfg["cloud"]["input_usd_per_mtok"] == tier["cloud"]["input_usd_per_mtok"]
         assert cfg["limits"]["max_tokens_cap"] == tier["limits"]["max_tokens_cap"]
         assert cfg["taskwarrior"]["enabled"] == ("taskwarrior" in tier["services"])
-    # one generated API key per host, kept on the controller outside the repository's tracked files
+    # one generated API key for the gateways, kept under the first (the inventory is written sorted)
+    # on the controller outside the repository's tracked files
     keys = {p.parent.name: p.read_text().strip() for p in (tmp_path / "secrets").glob("*/api_key")}
-    assert set(keys) == set(hosts) and all(len(k) == 40 for k in keys.values())
+    assert set(keys) == {sorted(hosts)[0]} and all(len(k) == 40 for k in keys.values())
 
 
 def test_prometheus_scrapes_every_gateway_host(tmp_path: Path) -> None:
@@ -230,3 +231,63 @@ def test_n8n_archive_is_required_only_where_the_tier_runs_n8n(tmp_path: Path, ti
     assert (result.returncode == 0) == ok, result.stdout[-3000:]
     if not ok:
         assert "make n8n-bundle" in result.stdout
+
+
+def test_a_fleet_shares_one_api_key_and_opens_the_gateway_port_to_the_private_network(tmp_path: Path) -> None:
+    """Behind a load balancer any gateway may answer: every gateway host accepts the one key kept
+    under the first gateway; the firewall of a gateway host admits its port from the private network
+    (the load balancer, the monitoring host), a model server's does not; the monitoring host's Redis
+    exporter reads the cache host by its private address."""
+    local = {"ansible_connection": "local", "hybrid_tier": 1, "hybrid_llm_engine": "llamacpp"}
+    hosts = {
+        "gw1": {**local, "hybrid_private_address": "10.0.0.2"},
+        "gw2": {**local, "hybrid_private_address": "10.0.0.3"},
+        "m1": {**local, "hybrid_private_address": "10.0.0.11"},
+        "c1": {**local, "hybrid_private_address": "10.0.0.21"},
+    }
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_python_interpreter": sys.executable,
+                "hybrid_secrets_dir": str(tmp_path / "secrets"),
+                "hybrid_admin_cidrs": ["203.0.113.0/24"],
+                "hybrid_gateway_cidrs": ["198.51.100.0/24"],
+                "hybrid_private_cidrs": ["10.0.0.0/24"],
+                "firewall_check_lockout": False,
+                "prometheus_redis_exporter_password": "not-read-here",
+            },
+            "children": {
+                "gateway": {"hosts": dict.fromkeys(["gw1", "gw2"])},
+                "monitoring": {"hosts": dict.fromkeys(["gw1"])},
+                "llm": {"hosts": dict.fromkeys(["m1"])},
+                "cache": {"hosts": dict.fromkeys(["c1"])},
+            },
+            "hosts": hosts,
+        }
+    }
+    for role, template, limit in (
+        ("gateway", "gateway.yml.j2", "gateway"),
+        ("firewall", "nftables.conf.j2", "all"),
+        ("prometheus", "prometheus-redis-exporter.default.j2", "monitoring"),
+    ):
+        out = tmp_path / role
+        out.mkdir()
+        result = _playbook(tmp_path, inventory, _render_play(role, template, out, hosts=limit))
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    keys = sorted(p.parent.name for p in (tmp_path / "secrets").glob("*/api_key"))
+    assert keys == ["gw1"], keys
+    for name in ("gw1", "gw2"):
+        cfg = gateway_config.validate(yaml.safe_load((tmp_path / "gateway" / f"{name}.yml").read_text()), env={})
+        assert cfg["models"]["tinyllama"]["url"] == "http://10.0.0.11:8081/v1"
+        assert cfg["redis"]["url"] == "redis://10.0.0.21:6379/0"
+
+    def rules(name: str) -> list[str]:
+        return [line.strip() for line in (tmp_path / "firewall" / f"{name}.yml").read_text().splitlines()]
+
+    for name in ("gw1", "gw2"):
+        assert "tcp dport 8080 ip saddr @private_v4 accept" in rules(name)
+        assert "tcp dport 8080 ip saddr @gateway_v4 accept" in rules(name)
+    for name in ("m1", "c1"):
+        assert not any(r.startswith("tcp dport 8080 ip saddr @private") for r in rules(name)), rules(name)
+    exporter = (tmp_path / "prometheus" / "gw1.yml").read_text()
+    assert "--redis.addr=redis://10.0.0.21:6379" in exporter, exporter
