@@ -291,3 +291,41 @@ def test_a_fleet_shares_one_api_key_and_opens_the_gateway_port_to_the_private_ne
         assert not any(r.startswith("tcp dport 8080 ip saddr @private") for r in rules(name)), rules(name)
     exporter = (tmp_path / "prometheus" / "gw1.yml").read_text()
     assert "--redis.addr=redis://10.0.0.21:6379" in exporter, exporter
+
+
+def test_prometheus_scrapes_each_vllm_server_of_every_llm_host(tmp_path: Path) -> None:
+    """vLLM serves each local model of the ladder on its own port: the monitoring host scrapes every
+    one of them on every llm host (its own by loopback); other engines expose no metrics."""
+    local = {"ansible_connection": "local", "hybrid_tier": 2, "hybrid_llm_engine": "vllm"}
+    hosts = {
+        "mon": {**local, "hybrid_private_address": "10.0.0.2"},
+        "m1": {**local, "hybrid_private_address": "10.0.0.11"},
+        "m2": {**local, "hybrid_private_address": "10.0.0.12", "vllm_base_port": 9000},
+    }
+    inventory = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable, "prometheus_redis_exporter_password": "unused"},
+            "children": {
+                "monitoring": {"hosts": dict.fromkeys(["mon", "m1"])},
+                "llm": {"hosts": dict.fromkeys(["m1", "m2"])},
+            },
+            "hosts": hosts,
+        }
+    }
+    out = tmp_path / "out"
+    out.mkdir()
+    play = _render_play("prometheus", "prometheus.yml.j2", out, hosts="monitoring")
+    play[0]["tasks"].insert(0, {"ansible.builtin.include_role": {"name": "tier_facts", "public": True}})  # as site.yml
+    result = _playbook(tmp_path, inventory, play)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    tier = yaml.safe_load((REPO / "tiers" / "tier2.yml").read_text())
+    n = len([r for r in tier["routing"]["ladder"] if r["model"] != "cloud"])
+
+    def targets(name: str) -> list[str]:
+        data = yaml.safe_load((out / f"{name}.yml").read_text())
+        jobs = [j for j in data["scrape_configs"] if j["job_name"] == "model-server"]
+        return jobs[0]["static_configs"][0]["targets"] if jobs else []
+
+    m2 = [f"10.0.0.12:{9000 + i}" for i in range(n)]
+    assert targets("mon") == [f"10.0.0.11:{8000 + i}" for i in range(n)] + m2
+    assert targets("m1") == [f"127.0.0.1:{8000 + i}" for i in range(n)] + m2
