@@ -304,6 +304,17 @@ def test_dashboards_aggregate_across_both_gateways():
                 if "instance" in series["metric"]:
                     per_gateway.append(f"{dashboard}/{panel['title']}: {series['metric']}")
     assert not per_gateway, "\n".join(per_gateway)
-    rotation = query("min by (model, replica) (api_gateway_replica_up)")
-    replicas = {s["metric"]["replica"]: s["value"][1] for s in rotation}
-    assert replicas == dict.fromkeys(REPLICAS, "1"), replicas
+    # Both servers are in rotation again (the kill test restarted fleet-llm1): Prometheus sees it at
+    # its next scrape of each gateway (every 15 s), so the panel's query is read until it does.
+    seen: dict = {}
+
+    def rotation_back() -> bool:
+        rotation = query("min by (model, replica) (api_gateway_replica_up)")
+        seen.clear()
+        seen.update({s["metric"]["replica"]: s["value"][1] for s in rotation})
+        return seen == dict.fromkeys(REPLICAS, "1")
+
+    try:
+        wait_for("Prometheus shows both servers in rotation", rotation_back, timeout_s=60, every_s=2)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last seen {seen}") from None
