@@ -69,14 +69,19 @@ def test_inventory_from_saved_outputs(tmp_path):
     assert host["ansible_host"] == "198.18.0.40" and host["hybrid_tier"] == 2
 
 
-def test_make_deploy_aws_reaches_the_script(tmp_path):
-    result = subprocess.run(
-        ["make", "--no-print-directory", "deploy", "CLOUD=aws", "TIER=3", f"PULUMI={NO_CLI}", f"HOME={tmp_path}"],
+def make_deploy(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """`make deploy ARGS` with no pulumi CLI: how far the front door gets before it stops."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "deploy", *args, f"PULUMI={NO_CLI}", f"HOME={tmp_path}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_make_deploy_aws_reaches_the_script(tmp_path):
+    result = make_deploy(tmp_path, "CLOUD=aws", "TIER=3")
     assert result.returncode != 0
     assert "the pulumi CLI is not installed" in result.stderr
     assert 'STACK="aws-tier3"' in result.stdout
@@ -124,22 +129,7 @@ def test_inventory_of_a_fleet_from_saved_outputs(tmp_path):
 
 
 def test_make_deploy_passes_nodes_through(tmp_path):
-    result = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "deploy",
-            "CLOUD=gcp",
-            "TIER=4",
-            "NODES=2x3",
-            f"PULUMI={NO_CLI}",
-            f"HOME={tmp_path}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = make_deploy(tmp_path, "CLOUD=gcp", "TIER=4", "NODES=2x3")
     assert result.returncode != 0
     assert "the pulumi CLI is not installed" in result.stderr
     assert 'NODES="2x3"' in result.stdout and 'STACK="gcp-tier4"' in result.stdout

@@ -131,8 +131,8 @@ def test_cli_stdin_and_file(tmp_path, monkeypatch, capsys):
     assert "not JSON" in capsys.readouterr().err
 
 
-def test_ansible_reads_the_inventory(tmp_path):
-    path = write_inventory(stack_outputs("aws", 4), "aws-tier4", tmp_path)
+def ansible_inventory(path, tmp_path) -> dict:
+    """What `ansible-inventory --list` reads from the written file (no settings of this shell)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     env.update(ANSIBLE_HOME=str(tmp_path / "ah"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
     out = subprocess.run(
@@ -144,7 +144,12 @@ def test_ansible_reads_the_inventory(tmp_path):
         timeout=60,
         check=True,
     )
-    data = json.loads(out.stdout)
+    return json.loads(out.stdout)
+
+
+def test_ansible_reads_the_inventory(tmp_path):
+    path = write_inventory(stack_outputs("aws", 4), "aws-tier4", tmp_path)
+    data = ansible_inventory(path, tmp_path)
     for group in GROUPS:
         assert data[group]["hosts"] == ["hybrid-ai-aws-tier4"]
     hostvars = data["_meta"]["hostvars"]["hybrid-ai-aws-tier4"]
@@ -198,18 +203,7 @@ def test_fleet_hosts_yml(tmp_path):
 
 def test_fleet_ansible_reads_the_inventory(tmp_path):
     path = write_inventory(fleet_outputs("aws", 2, 2), "aws-fleet", tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_HOME=str(tmp_path / "ah"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
-    out = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "ansible-inventory"), "-i", str(path), "--list"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=True,
-    )
-    data = json.loads(out.stdout)
+    data = ansible_inventory(path, tmp_path)
     assert data["gateway"]["hosts"] == ["hybrid-ai-aws-fleet-gw1", "hybrid-ai-aws-fleet-gw2"]
     assert data["llm"]["hosts"] == ["hybrid-ai-aws-fleet-m1", "hybrid-ai-aws-fleet-m2"]
     assert data["cache"]["hosts"] == data["monitoring"]["hosts"] == ["hybrid-ai-aws-fleet-gw1"]

@@ -65,6 +65,20 @@ def new_network(name: str, settings: StackSettings, tags: dict, opts: pulumi.Res
     return vpc.id, subnet.id
 
 
+def open_egress() -> list[aws.ec2.SecurityGroupEgressArgs]:
+    """A box's way out: packages, model downloads and the cloud API."""
+    return [
+        aws.ec2.SecurityGroupEgressArgs(
+            description="outbound: packages, model downloads, cloud API",
+            protocol="-1",
+            from_port=0,
+            to_port=0,
+            cidr_blocks=["0.0.0.0/0"],
+            ipv6_cidr_blocks=["::/0"],
+        )
+    ]
+
+
 def find_ami(settings: StackSettings, parent: pulumi.Resource, provider: aws.Provider):
     """The newest official image of settings.image (an invoke, no resource)."""
     lookup = AMI_LOOKUP[settings.image]
@@ -138,16 +152,7 @@ class AwsTierBox(pulumi.ComponentResource):
             description=f"Hybrid AI Stack tier {settings.tier}: SSH from admins, gateway from clients; nothing else",
             vpc_id=vpc_id,
             ingress=[aws.ec2.SecurityGroupIngressArgs(**rule) for rule in ingress_rules(settings)],
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    description="outbound: packages, model downloads, cloud API",
-                    protocol="-1",
-                    from_port=0,
-                    to_port=0,
-                    cidr_blocks=["0.0.0.0/0"],
-                    ipv6_cidr_blocks=["::/0"],
-                )
-            ],
+            egress=open_egress(),
             tags=tags,
             opts=child,
         )
@@ -242,16 +247,7 @@ class AwsFleet(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        egress = [
-            aws.ec2.SecurityGroupEgressArgs(
-                description="outbound: packages, model downloads, cloud API",
-                protocol="-1",
-                from_port=0,
-                to_port=0,
-                cidr_blocks=["0.0.0.0/0"],
-                ipv6_cidr_blocks=["::/0"],
-            )
-        ]
+        egress = open_egress()
         groups = {
             role: aws.ec2.SecurityGroup(
                 f"{name}-{role}-sg",

@@ -95,6 +95,36 @@ def find_image(settings: StackSettings, parent: pulumi.Resource, provider: gcp.P
     )
 
 
+def provider_for(name: str, settings: StackSettings, parent: pulumi.Resource):
+    """The stack's project, region and zone as an explicit provider; the options its children take."""
+    provider = gcp.Provider(
+        f"{name}-provider",
+        project=settings.gcp_project,
+        region=settings.region,
+        zone=settings.zone,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return provider, pulumi.ResourceOptions(parent=parent, provider=provider)
+
+
+def firewall(name: str, settings: StackSettings, network, rule: dict, target_tags: list, opts) -> gcp.compute.Firewall:
+    """One ingress rule of `firewall_rules` / `fleet_firewall_rules` on the stack's network."""
+    return gcp.compute.Firewall(
+        f"{name}-{rule['suffix']}",
+        name=f"{settings.name}-{rule['suffix']}",
+        network=network,
+        direction="INGRESS",
+        description=rule["description"],
+        priority=rule["priority"],
+        allows=[gcp.compute.FirewallAllowArgs(**a) for a in rule["allows"]] or None,
+        denies=[gcp.compute.FirewallDenyArgs(**d) for d in rule["denies"]] or None,
+        source_ranges=rule["source_ranges"],
+        destination_ranges=rule.get("destination_ranges"),
+        target_tags=target_tags,
+        opts=opts,
+    )
+
+
 def vm(
     name: str,
     vm_name: str,
@@ -202,14 +232,7 @@ class GcpTierBox(pulumi.ComponentResource):
         gpu = box.get("gpu")
         labels = dict(settings.labels)
         tag = settings.name  # the network tag the firewall rules target
-        provider = gcp.Provider(
-            f"{name}-provider",
-            project=settings.gcp_project,
-            region=settings.region,
-            zone=settings.zone,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        provider, child = provider_for(name, settings, self)
 
         if settings.network:
             network: pulumi.Input[str] = settings.network
@@ -218,19 +241,7 @@ class GcpTierBox(pulumi.ComponentResource):
             network, subnetwork = new_network(name, settings, child)
 
         for rule in firewall_rules(settings):
-            gcp.compute.Firewall(
-                f"{name}-{rule['suffix']}",
-                name=f"{settings.name}-{rule['suffix']}",
-                network=network,
-                direction="INGRESS",
-                description=rule["description"],
-                priority=rule["priority"],
-                allows=[gcp.compute.FirewallAllowArgs(**a) for a in rule["allows"]] or None,
-                denies=[gcp.compute.FirewallDenyArgs(**d) for d in rule["denies"]] or None,
-                source_ranges=rule["source_ranges"],
-                target_tags=[tag],
-                opts=child,
-            )
+            firewall(name, settings, network, rule, [tag], child)
 
         image = find_image(settings, self, provider)
         address, boot, instance = vm(
@@ -342,14 +353,7 @@ class GcpFleet(pulumi.ComponentResource):
         super().__init__("hybrid-ai:gcp:Fleet", name, None, opts)
         self.settings = settings
         labels = dict(settings.labels)
-        provider = gcp.Provider(
-            f"{name}-provider",
-            project=settings.gcp_project,
-            region=settings.region,
-            zone=settings.zone,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        provider, child = provider_for(name, settings, self)
         network, subnetwork = new_network(name, settings, child)
         # network tags the firewall rules target: every box, and the boxes of each role
         tags = {"all": settings.name, "gateway": f"{settings.name}-gateway", "model": f"{settings.name}-model"}
@@ -363,20 +367,7 @@ class GcpFleet(pulumi.ComponentResource):
             opts=child,
         )
         for rule in fleet_firewall_rules(settings, lb_ip.address):
-            gcp.compute.Firewall(
-                f"{name}-{rule['suffix']}",
-                name=f"{settings.name}-{rule['suffix']}",
-                network=network,
-                direction="INGRESS",
-                description=rule["description"],
-                priority=rule["priority"],
-                allows=[gcp.compute.FirewallAllowArgs(**a) for a in rule["allows"]] or None,
-                denies=[gcp.compute.FirewallDenyArgs(**d) for d in rule["denies"]] or None,
-                source_ranges=rule["source_ranges"],
-                destination_ranges=rule["destination_ranges"],
-                target_tags=[tags[rule["targets"]]],
-                opts=child,
-            )
+            firewall(name, settings, network, rule, [tags[rule["targets"]]], child)
 
         image = find_image(settings, self, provider)
         gpu = settings.box.get("gpu")

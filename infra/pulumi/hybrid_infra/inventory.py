@@ -30,6 +30,18 @@ class InventoryError(ValueError):
     """The stack outputs cannot become an inventory; the message says why."""
 
 
+def _header(settings: StackSettings) -> dict[str, Any]:
+    """What every record starts with: its schema, the stack, where it runs and the tier."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "stack": settings.stack,
+        "cloud": settings.cloud,
+        "region": settings.region,
+        "zone": settings.zone,
+        "hybrid_tier": settings.tier,
+    }
+
+
 def inventory_record(settings: StackSettings, public_ip: str, private_ip: str = "") -> dict[str, Any]:
     """One box holding every role (a tier is one box; more hosts come from editing the inventory)."""
     box = settings.box
@@ -47,12 +59,7 @@ def inventory_record(settings: StackSettings, public_ip: str, private_ip: str = 
         "groups": list(GROUPS),
     }
     return {
-        "schema": SCHEMA_VERSION,
-        "stack": settings.stack,
-        "cloud": settings.cloud,
-        "region": settings.region,
-        "zone": settings.zone,
-        "hybrid_tier": settings.tier,
+        **_header(settings),
         "hosts": [host],
         "vars": {
             "hybrid_admin_cidrs": list(settings.admin_cidrs),
@@ -96,12 +103,7 @@ def fleet_record(settings: StackSettings, load_balancer: str, nodes: list[dict[s
     first = hosts[0]
     assert settings.fleet is not None
     return {
-        "schema": SCHEMA_VERSION,
-        "stack": settings.stack,
-        "cloud": settings.cloud,
-        "region": settings.region,
-        "zone": settings.zone,
-        "hybrid_tier": settings.tier,
+        **_header(settings),
         "fleet": {
             "gateways": settings.fleet[0],
             "models": settings.fleet[1],
