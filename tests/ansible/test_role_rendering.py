@@ -329,3 +329,61 @@ def test_prometheus_scrapes_each_vllm_server_of_every_llm_host(tmp_path: Path) -
     m2 = [f"10.0.0.12:{9000 + i}" for i in range(n)]
     assert targets("mon") == [f"10.0.0.11:{8000 + i}" for i in range(n)] + m2
     assert targets("m1") == [f"127.0.0.1:{8000 + i}" for i in range(n)] + m2
+
+
+def test_every_host_of_a_fleet_has_its_node_exporter_scraped(tmp_path: Path) -> None:
+    """The monitoring host scrapes its own node exporter on loopback and every other host's (each
+    once, whatever its groups) on the private address it listens on; a host that skips Prometheus or
+    turns the exporter off is left out; one box keeps 127.0.0.1:9100."""
+    local = {"ansible_connection": "local", "hybrid_tier": 2}
+    hosts = {
+        "gw1": {**local, "hybrid_private_address": "10.0.0.2"},
+        "gw2": {**local, "hybrid_private_address": "10.0.0.3"},
+        "m1": {**local, "hybrid_private_address": "10.0.0.11"},
+        "m2": {**local, "hybrid_private_address": "10.0.0.12", "hybrid_skip_services": ["prometheus"]},
+        "m3": {**local, "hybrid_private_address": "10.0.0.13", "prometheus_node_exporter_enabled": False},
+        "c1": {**local, "hybrid_private_address": "10.0.0.21"},
+    }
+    inventory = {
+        "all": {
+            "vars": {"ansible_python_interpreter": sys.executable, "prometheus_redis_exporter_password": "unused"},
+            "children": {
+                "gateway": {"hosts": dict.fromkeys(["gw1", "gw2"])},
+                "llm": {"hosts": dict.fromkeys(["m1", "m2", "m3", "gw2"])},
+                "cache": {"hosts": dict.fromkeys(["c1"])},
+                "monitoring": {"hosts": dict.fromkeys(["gw1"])},
+                "automation": {"hosts": dict.fromkeys(["c1"])},
+            },
+            "hosts": hosts,
+        }
+    }
+    out, args = tmp_path / "out", tmp_path / "args"
+    out.mkdir()
+    args.mkdir()
+    play = _render_play("prometheus", "prometheus.yml.j2", out, hosts="monitoring")
+    play += _render_play("prometheus", "prometheus-node-exporter.default.j2", args)
+    result = _playbook(tmp_path, inventory, play)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    solo = tmp_path / "solo"
+    (solo / "out").mkdir(parents=True)
+    one = {"all": {"vars": inventory["all"]["vars"], "hosts": {"solo": local}}}  # one box, no groups
+    result = _playbook(solo, one, _render_play("prometheus", "prometheus.yml.j2", solo / "out"))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+    def targets(path: Path) -> list[str]:
+        data = yaml.safe_load(path.read_text())
+        return next(j for j in data["scrape_configs"] if j["job_name"] == "node")["static_configs"][0]["targets"]
+
+    assert targets(out / "gw1.yml") == ["127.0.0.1:9100", "10.0.0.3:9100", "10.0.0.11:9100", "10.0.0.21:9100"]
+    assert targets(solo / "out" / "solo.yml") == ["127.0.0.1:9100"]
+
+    def listen(name: str) -> str:
+        text = (args / f"{name}.yml").read_text()
+        return text.split("--web.listen-address=", 1)[1].split()[0]
+
+    assert listen("gw1") == "127.0.0.1:9100"
+    assert {h: listen(h) for h in ("gw2", "m1", "c1")} == {
+        "gw2": "10.0.0.3:9100",
+        "m1": "10.0.0.11:9100",
+        "c1": "10.0.0.21:9100",
+    }

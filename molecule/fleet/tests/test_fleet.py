@@ -177,7 +177,12 @@ def test_stats_are_the_same_through_both_gateways(key):
 
 def test_internal_ports_admit_the_private_network_only():
     probe = "timeout 3 bash -c {}"
-    for target, port in (("fleet-llm1", LLM_PORT), ("fleet-llm2", LLM_PORT), ("fleet-cache", 6379)):
+    for target, port in (
+        ("fleet-llm1", LLM_PORT),
+        ("fleet-llm2", LLM_PORT),
+        ("fleet-cache", 6379),
+        ("fleet-llm2", 9100),
+    ):
         cmd = probe.format(shlex.quote(f"exec 3<>/dev/tcp/{ADDR[target]}/{port}"))
         # from a host of the private network: open
         inside = box("fleet-gw2").run(cmd)
@@ -209,6 +214,40 @@ def test_prometheus_scrapes_both_gateways():
 
     ups = wait_for("both gateways up in Prometheus", up_targets, timeout_s=30, every_s=2)
     assert set(ups) == {"127.0.0.1:8080", f"{ADDR['fleet-gw2']}:8080"}, ups
+
+
+def test_every_box_has_its_host_metrics_in_prometheus():
+    """The node exporter on every box: loopback on the monitoring host, the private address on the
+    others (not every interface); Prometheus on fleet-gw1 scrapes all five and reads their disks."""
+    for name, addr in ADDR.items():
+        h = box(name)
+        assert_service(h, "prometheus-node-exporter")
+        listen = "127.0.0.1" if name == "fleet-gw1" else addr
+        assert h.socket(f"tcp://{listen}:9100").is_listening, name
+        assert not h.socket("tcp://0.0.0.0:9100").is_listening, name
+    assert not box("fleet-llm1").package("prometheus").is_installed  # the exporter only, no Prometheus
+    expected = {"127.0.0.1:9100"} | {f"{a}:9100" for n, a in ADDR.items() if n != "fleet-gw1"}
+    prom = box("fleet-gw1")
+    seen: dict = {}
+
+    def all_up() -> bool:
+        q = urllib.parse.urlencode(
+            {
+                "query": 'min by (instance) (up{job="node"}) * on (instance) '
+                "group_left count by (instance) (node_filesystem_size_bytes)"
+            }
+        )
+        out = prom.run(f"curl -fsS -m 5 'http://127.0.0.1:9090/api/v1/query?{q}'")
+        if out.rc != 0:
+            return False
+        seen.clear()
+        seen.update({r["metric"]["instance"]: float(r["value"][1]) for r in json.loads(out.stdout)["data"]["result"]})
+        return set(seen) == expected and all(v > 0 for v in seen.values())
+
+    try:
+        wait_for("every node exporter up with its filesystems in Prometheus", all_up, timeout_s=45, every_s=3)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; seen {seen}, expected {sorted(expected)}") from None
 
 
 def test_a_model_server_stopped_under_load_loses_no_request_once_the_check_has_reacted(key):
