@@ -99,6 +99,25 @@ SCHEMA: dict[str, Any] = _obj(
         ),
         "n8n": _obj({"webhooks": {"type": ["object", "null"], "additionalProperties": _STR}}),
         "metrics": _obj({"multiproc_dir": _OPT_STR}),
+        "shadow": _obj(
+            {
+                "enabled": {"type": "boolean"},
+                "rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "daily_budget_usd": _NONNEG,
+                "max_concurrent": _POSINT,
+                "judge": _STR,
+                "max_tokens": _POSINT,
+                "exclude_keys": {"type": ["array", "null"], "items": _STR},
+            }
+        ),
+        "learning": _obj(
+            {
+                "quality_target": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
+                "confidence": {"type": "number", "exclusiveMinimum": 0.5, "exclusiveMaximum": 1},
+                "poll_s": _POS,
+                "min_labels": _POSINT,
+            }
+        ),
     },
     ("ladder", "models", "cloud"),
 )
@@ -135,6 +154,20 @@ DEFAULTS: dict[str, Any] = {
     },
     "n8n": {"webhooks": {}},
     "metrics": {"multiproc_dir": "/run/hybrid-ai/metrics"},
+    # Shadow judgements (hybrid_ai.shadow): off unless asked, because they send prompts that
+    # would have stayed on the box to the cloud.
+    "shadow": {
+        "enabled": False,
+        "rate": 0.05,
+        "daily_budget_usd": 1.0,
+        "max_concurrent": 1,
+        "judge": "cloud",
+        "max_tokens": 512,
+        "exclude_keys": [],
+    },
+    # The adaptive router's learning loop (hybrid_ai.router.publish): thresholds follow from the
+    # quality target once min_labels labels exist; gateways poll for a new model every poll_s.
+    "learning": {"quality_target": None, "confidence": 0.95, "poll_s": 5, "min_labels": 50},
 }
 MODEL_DEFAULTS = {"timeout_s": 120}
 WEBHOOK_KINDS = ("budget", "backend_down")
@@ -226,6 +259,10 @@ def validate(data: Any, env: Mapping[str, str] | None = None, source: str = "con
     for rung in cfg["ladder"][:-1]:
         if not 0 < float(rung["max_complexity"]) <= 1:
             raise ConfigError(f"{source}: ladder: {rung['model']} max_complexity must be in (0, 1]")
+
+    if cfg["shadow"]["judge"] not in names:
+        raise ConfigError(f"{source}: shadow.judge {cfg['shadow']['judge']!r} is not a ladder model; valid: {names}")
+    cfg["shadow"]["exclude_keys"] = list(cfg["shadow"].get("exclude_keys") or [])
 
     cloud = cfg["cloud"]
     if ("input_usd_per_mtok" in cloud) != ("output_usd_per_mtok" in cloud):

@@ -21,9 +21,11 @@ from typing import Any
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-DECISION_PREFIX = "hai:decision:"
-LABELS_KEY = "hai:router:labels"
-LABELS_MAX = 100_000
+from hybrid_ai.labels import LABELS_MAX, from_row
+from hybrid_ai.store import LABEL_SOURCES, PREFIX
+from hybrid_ai.store import LABELS as LABELS_KEY
+
+DECISION_PREFIX = PREFIX + "decision:"
 RATINGS = ("good", "bad")
 
 bp = Blueprint("hybrid_ai_feedback", __name__)
@@ -92,6 +94,9 @@ def feedback() -> Any:
         pipe.set(key, json.dumps(record), keepttl=True)
         pipe.rpush(LABELS_KEY, json.dumps(label))
         pipe.ltrim(LABELS_KEY, -LABELS_MAX, -1)
+        parsed = from_row(label)
+        if parsed is not None:  # a rating of a local answer: a routing label
+            pipe.hincrby(LABEL_SOURCES, parsed.source, 1)
         pipe.execute()
     except (redis.RedisError, OSError, ValueError) as exc:  # Redis down or bad record: say so, never a 500
         return _error(503, f"feedback store unavailable ({type(exc).__name__}); try again later", "store_down")

@@ -64,6 +64,14 @@ class Metrics:
             "api_gateway_budget_spent_usd", "Cloud USD spent this month", multiprocess_mode="mostrecent"
         )
         self.monthly_budget = Gauge("api_gateway_monthly_budget_usd", "Monthly cloud budget", multiprocess_mode="max")
+        self.shadow = Counter(
+            "api_gateway_shadow_judgements_total",
+            "Shadow judgements by outcome (calls, labels, failures, skipped_budget, skipped_busy)",
+            ["result"],
+        )
+        self.shadow_cost = Counter(
+            "api_gateway_shadow_cost_usd_total", "USD spent on shadow judgements (apart from users' spend)"
+        )
 
 
 _lock = threading.Lock()
@@ -90,6 +98,58 @@ def render() -> tuple[bytes, str]:
     else:
         registry = REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def render_quality(report: dict[str, Any]) -> bytes:
+    """The fleet-wide quality figures (read from Redis at scrape time, the same from every
+    gateway: dashboards take max() over gateways, not sum)."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.core import GaugeMetricFamily
+
+    class _Quality:
+        def collect(self) -> Any:
+            est = report.get("estimate") or {}
+            gauges = {
+                "api_gateway_quality_ratio": ("Routed quality / cloud-only quality, as the labels measure it", "ratio"),
+                "api_gateway_quality_ratio_low": ("Lower end of the quality ratio's 95% interval", "low"),
+                "api_gateway_quality_ratio_high": ("Upper end of the quality ratio's 95% interval", "high"),
+                "api_gateway_quality_labels": ("Labels behind the quality estimate", "labels"),
+                "api_gateway_quality_local_share": (
+                    "Share of labelled requests kept local at the thresholds",
+                    "local_share",
+                ),
+            }
+            for name, (doc, key) in gauges.items():
+                if est.get(key) is not None:
+                    yield GaugeMetricFamily(name, doc, value=float(est[key]))
+            if report.get("target") is not None:
+                yield GaugeMetricFamily(
+                    "api_gateway_quality_target", "The quality target", value=float(report["target"])
+                )
+            labels = GaugeMetricFamily("api_gateway_labels", "Routing labels stored, by source", labels=["source"])
+            for source, count in sorted((report.get("labels_by_source") or {}).items()):
+                labels.add_metric([source], float(count))
+            yield labels
+            sh = report.get("shadow") or {}
+            yield GaugeMetricFamily(
+                "api_gateway_shadow_spent_today_usd",
+                "Shadow-judgement USD reserved or spent today (UTC)",
+                value=float(sh.get("spent_today_usd", 0.0)),
+            )
+            yield GaugeMetricFamily(
+                "api_gateway_shadow_daily_budget_usd",
+                "Shadow-judgement daily budget",
+                value=float(sh.get("daily_budget_usd", 0.0) if sh.get("enabled") else 0.0),
+            )
+            info = GaugeMetricFamily(
+                "api_gateway_router_model", "The live router model (1)", labels=["router", "version"]
+            )
+            info.add_metric([str(report.get("router")), str(report.get("model_version"))], 1.0)
+            yield info
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Quality())
+    return generate_latest(registry)
 
 
 def prepare_multiproc_dir(path: str) -> None:

@@ -24,7 +24,13 @@ from hybrid_ai.auth import ApiKeys, RateLimiter
 from hybrid_ai.cache import BYPASS, ERROR, HIT, AnswerCache, cache_key
 from hybrid_ai.costs import PriceBook
 from hybrid_ai.events import Events
+from hybrid_ai.labels import Label, LabelStore
 from hybrid_ai.providers import BUDGET, NO_KEY, ChatInput, Completion, ProviderError
+from hybrid_ai.router.manage import CASCADE_REASONS
+from hybrid_ai.router.publish import Watcher
+from hybrid_ai.shadow import Job as ShadowJob
+from hybrid_ai.shadow import Settings as ShadowSettings
+from hybrid_ai.shadow import Shadow
 from hybrid_ai.stats import Stats, this_month
 from hybrid_ai.store import PREFIX, Store
 
@@ -53,6 +59,15 @@ class BackendsUnavailable(Exception):
         self.timed_out = timed_out
 
 
+@dataclass(frozen=True)
+class Live:
+    """The router and ladder that route requests now (swapped whole, never edited)."""
+
+    router: Any
+    ladder: list[dict[str, Any]]
+    version: str
+
+
 @dataclass
 class ChatRequest:
     messages: tuple[dict[str, str], ...]
@@ -65,6 +80,7 @@ class ChatRequest:
     key_id: str | None = None
     # the web layer leaves the rate limit to chat(): it shares a Redis round trip with the cache
     defer_rate_limit: bool = False
+    no_shadow: bool = False  # X-Hybrid-No-Shadow: never judged in the shadow
 
     @property
     def prompt(self) -> str:
@@ -119,9 +135,10 @@ class Gateway:
         from hybrid_ai.taskwarrior import TaskWriter
 
         self.cfg = cfg
-        self.ladder: list[dict[str, Any]] = list(cfg["ladder"])
         self.local = config.local_models(cfg)
         self.router = routers.get_router(cfg["router"])
+        # what routes a request, replaced in one assignment when a new model is published
+        self.live = Live(self.router, list(cfg["ladder"]), "shipped")
         self.metrics = metrics_mod.get()
         self.providers = providers.build(cfg, self.metrics)
         self.prices = PriceBook.from_config(cfg)
@@ -142,6 +159,41 @@ class Gateway:
         self.metrics.monthly_budget.set(self.budget_usd)
         self.store.on_change = lambda up: self.metrics.backend_up.labels("redis").set(1 if up else 0)
         self.metrics.backend_up.labels("redis").set(1)
+        self.labels = LabelStore(self.store)
+        self.shadow = Shadow(
+            ShadowSettings.from_config(cfg),
+            providers=self.providers,
+            prices=self.prices,
+            store=self.store,
+            local_models=self.local,
+            metrics=self.metrics,
+        )
+        self.watcher: Watcher | None = None
+        if cfg["router"] == "adaptive":
+            self.watcher = Watcher(self.store, self._use_model, float(cfg["learning"]["poll_s"]))
+            self.watcher.check()  # the published model from the first request on
+
+    # ---- the live router ----------------------------------------------------------------------
+
+    @property
+    def ladder(self) -> list[dict[str, Any]]:
+        return self.live.ladder
+
+    def _use_model(self, model: Any) -> None:
+        """Route with a published adaptive-router model (None: the shipped one), and with its
+        calibrated thresholds when a quality target is set."""
+        from hybrid_ai import router as routers
+        from hybrid_ai.router.adaptive import AdaptiveRouter
+
+        router = AdaptiveRouter()
+        router.use(model)
+        ladder = list(self.cfg["ladder"])
+        if model is not None and model.thresholds and self.cfg["learning"]["quality_target"] is not None:
+            try:
+                ladder = routers.apply_thresholds(ladder, model.thresholds)
+            except ValueError as exc:
+                log.error("published thresholds %s not applied: %s", model.thresholds, exc)
+        self.live = Live(router, ladder, router.version)
 
     # ---- names ------------------------------------------------------------------------------
 
@@ -169,8 +221,11 @@ class Gateway:
     def score(self, prompt: str, system: str | None) -> Any:
         from hybrid_ai.router import choose_rung
 
-        s = self.router.score(prompt, system)
-        return s, choose_rung(s.value, self.ladder)
+        if self.watcher is not None:
+            self.watcher.ensure()
+        live = self.live
+        s = live.router.score(prompt, system)
+        return s, choose_rung(s.value, live.ladder)
 
     def plan(self, chosen: str, cascade_mode: bool) -> tuple[list[str], list[str]]:
         """(models to try in order, local models to degrade to if the cloud cannot answer)."""
@@ -415,6 +470,13 @@ class Gateway:
             record["system"] = req.system
         blob = json.dumps(record, separators=(",", ":"))
         extra: list[Callable[[Any], Any]] = [lambda p: p.set(decision_key(req.request_id), blob, ex=DECISION_TTL_S)]
+        cascaded = any(e.get("reason") in CASCADE_REASONS and e.get("from") != CLOUD for e in result.escalations)
+        if cascaded and self.cfg["decisions"]["keep_prompts"]:  # the cascade turned a local answer down
+            extra.extend(
+                self.labels.add_commands(
+                    Label(req.prompt, 0.0, 1.0, "cascade", req.request_id, req.system, result.escalations[0]["from"])
+                )
+            )
         if cache_put is not None:
             extra.append(self.cache.put_command(*cache_put))
         self.stats.record(
@@ -433,6 +495,25 @@ class Gateway:
             spent = self.stats.month_cloud_cost()
             m.budget_spent.set(spent)
             self.events.budget(spent, self.budget_usd, this_month())
+        if status == "200" and self.shadow.wanted(
+            request_id=req.request_id,
+            key_id=req.key_id,
+            opted_out=req.no_shadow,
+            answered_by=result.model,
+            cached=result.cache == HIT or result.degraded,
+        ):
+            self.shadow.offer(
+                ShadowJob(
+                    req.request_id,
+                    req.prompt,
+                    req.system,
+                    req.messages,
+                    result.model,
+                    result.text,
+                    result.tokens_in,
+                    result.tokens_out,
+                )
+            )
         if self.tasks is not None:
             from hybrid_ai.taskwarrior import record as tw_record
 
@@ -552,6 +633,50 @@ class Gateway:
         result.latency_ms = (time.perf_counter() - started) * 1000
         self._record(req, result, cloud_cost=result.cost_usd, cache_put=put)
 
+    # ---- quality -----------------------------------------------------------------------------
+
+    def quality(self) -> dict[str, Any]:
+        """What the labels say about the quality routing keeps (from the last refit), the labels
+        by source, and the shadow judgements' spend: /api/v1/stats and /metrics show it."""
+        from hybrid_ai.router.publish import read_quality
+        from hybrid_ai.shadow import today
+        from hybrid_ai.store import SHADOW_STATS, shadow_day_key
+
+        def read(r: Any) -> tuple[Any, Any, Any]:
+            pipe = r.pipeline(transaction=False)
+            pipe.hgetall(SHADOW_STATS)
+            pipe.get(shadow_day_key(today()))
+            shadow, spent = pipe.execute()
+            return read_quality(r), shadow, spent
+
+        (refit, shadow, spent), ok = self.store.run(read, (None, {}, None))
+        est = (refit or {}).get("estimate")
+        s = self.shadow.settings
+        shadow = shadow or {}
+        return {
+            "complete": ok,
+            "router": self.cfg["router"],
+            "model_version": self.live.version,
+            "target": self.cfg["learning"]["quality_target"],
+            "estimate": est,
+            "refit": {k: refit.get(k) for k in ("time", "reason", "published", "model_version", "holdout")}
+            if refit
+            else None,
+            "labels_by_source": self.labels.counts() if ok else {},
+            "shadow": {
+                "enabled": s.enabled,
+                "rate": s.rate,
+                "judge": s.judge,
+                "daily_budget_usd": s.daily_budget_usd,
+                "spent_today_usd": round(max(0.0, float(spent or 0.0)), 9),
+                "spent_total_usd": round(float(shadow.get("cost_usd", 0.0) or 0.0), 9),
+                **{
+                    k: int(shadow.get(k, 0) or 0)
+                    for k in ("calls", "labels", "failures", "skipped_budget", "skipped_busy")
+                },
+            },
+        }
+
     # ---- health -----------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
@@ -575,6 +700,7 @@ class Gateway:
         return {"status": status, "dependencies": deps}
 
     def close(self) -> None:
+        self.shadow.join(5.0)
         for p in self.providers.values():
             p.close()
         if self.tasks is not None:
@@ -582,6 +708,7 @@ class Gateway:
         self.store.close()
 
 
+SHADOW_COUNTS = ("calls", "labels", "failures", "skipped_budget", "skipped_busy")
 _BLOCKED = {NO_KEY: "no Anthropic API key configured", BUDGET: "monthly cloud budget spent"}
 
 

@@ -7,6 +7,8 @@ Keys (all under the `hai:` prefix; see docs/gateway.md):
   hai:rl:<key id>:<minute>    rate-limit windows (TTL 120 s)
   hai:decision:<request id>   routing decision records (TTL DECISION_TTL_S)
   hai:event:*                 once-only markers for n8n events
+  hai:router:*                routing labels, the live adaptive-router model, quality estimate
+  hai:shadow:*                shadow-judgement spend (per UTC day), counters, running jobs
 """
 
 from __future__ import annotations
@@ -76,3 +78,20 @@ class Store:
 
     def close(self) -> None:
         self.client.close()
+
+
+# Routing labels and the learning router's state (see hybrid_ai.labels, hybrid_ai.shadow,
+# hybrid_ai.router.publish). Labels and models have no TTL: they are what the router learned.
+LABELS = PREFIX + "router:labels"  # list of JSON labels, newest last (LABELS_MAX kept)
+LABEL_SOURCES = PREFIX + "router:labels:sources"  # hash: source -> labels ever stored
+ROUTER_MODEL = PREFIX + "router:model"  # the live adaptive-router state (zlib JSON)
+ROUTER_PREVIOUS = PREFIX + "router:model:previous"  # the one it replaced (for rollback)
+ROUTER_VERSION = PREFIX + "router:model:version"  # version string of the live state
+ROUTER_QUALITY = PREFIX + "router:quality"  # JSON: the quality estimate of the last refit
+SHADOW_STATS = PREFIX + "shadow:stats"  # hash: calls, labels, failures, skipped_*, cost_usd
+SHADOW_INFLIGHT = PREFIX + "shadow:inflight"  # sorted set of running shadow jobs (leases)
+
+
+def shadow_day_key(day: str) -> str:
+    """USD reserved or spent by shadow judgements on a UTC day (YYYY-MM-DD)."""
+    return f"{PREFIX}shadow:spend:{day}"

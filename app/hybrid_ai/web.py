@@ -28,6 +28,7 @@ from hybrid_ai import cache as cache_mod
 from hybrid_ai import metrics as metrics_mod
 from hybrid_ai import openapi
 from hybrid_ai.service import CLOUD, BackendsUnavailable, ChatRequest, ChatResult, Gateway, RateLimited
+from hybrid_ai.shadow import NO_SHADOW_HEADER
 
 log = logging.getLogger(__name__)
 _RID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -230,6 +231,11 @@ def _bypass() -> bool:
     return cache_mod.wants_bypass(request.headers)
 
 
+def _no_shadow() -> bool:
+    """X-Hybrid-No-Shadow: 1 (or true/yes): this request is never sent to a shadow judgement."""
+    return request.headers.get(NO_SHADOW_HEADER, "").strip().lower() in ("1", "true", "yes")
+
+
 def _content(value: Any, where: str) -> str:
     if isinstance(value, str):
         return value
@@ -329,6 +335,7 @@ def chat() -> Response:
         temperature=_temperature(data),
         request_id=_request_id(),
         cache_bypass=_bypass(),
+        no_shadow=_no_shadow(),
         key_id=g.get("key_id"),
         defer_rate_limit=bool(g.get("defer_rate_limit")),
     )
@@ -410,6 +417,7 @@ def stats() -> Response:
     snap = gateway.stats.snapshot()
     snap["monthly_budget_usd"] = gateway.budget_usd
     snap["budget_left_usd"] = max(0.0, gateway.budget_usd - snap["month_cloud_cost_usd"])
+    snap["quality"] = gateway.quality()
     snap["request_id"] = _request_id()
     return _json(snap)
 
@@ -478,6 +486,7 @@ def _oa_request(data: Mapping[str, Any]) -> tuple[ChatRequest, bool, bool]:
         temperature=_temperature(data),
         request_id=_request_id(),
         cache_bypass=_bypass(),
+        no_shadow=_no_shadow(),
         key_id=g.get("key_id"),
         defer_rate_limit=bool(g.get("defer_rate_limit")),
     )
@@ -612,6 +621,7 @@ def openapi_document() -> Response:
 @ops.get("/metrics")
 def metrics_view() -> Response:
     body, ctype = metrics_mod.render()
+    body += metrics_mod.render_quality(gw().quality())
     return Response(body, mimetype=None, content_type=ctype)
 
 

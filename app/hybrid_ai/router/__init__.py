@@ -47,7 +47,7 @@ def _load_builtin() -> None:
     from hybrid_ai.router import heuristic  # noqa: F401
 
     try:  # routers with optional artifacts register themselves when importable
-        from hybrid_ai.router import learned  # noqa: F401
+        from hybrid_ai.router import adaptive, learned  # noqa: F401
     except ImportError:
         pass
 

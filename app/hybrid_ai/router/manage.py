@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hybrid_ai.store import LABELS as LABELS_KEY
+from hybrid_ai.store import PREFIX
+
 DEFAULT_EVAL_ROUTERS = ("random", "heuristic", "learned")
-LABELS_KEY = "hai:router:labels"
-DECISION_PREFIX = "hai:decision:"
+
+DECISION_PREFIX = PREFIX + "decision:"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,16 +50,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cal.add_argument("--write", default=None, metavar="PATH", help="write `thresholds:` YAML for the gateway config")
     cal.set_defaults(_action=_calibrate)
 
-    tr = sub.add_parser("train", help="refit the learned router on feedback and cascade escalations")
+    tr = sub.add_parser(
+        "train",
+        help="refit the router on the deployment's labels (--publish: the adaptive router, through Redis)",
+        description="With --publish (what the refit timer runs): read the labels from the gateway's Redis, "
+        "fit the adaptive router, publish it only when it beats the live model on held-back labels, choose "
+        "thresholds from the quality target, and store the quality estimate. With --out: write a learned-router "
+        "model file (the older path).",
+    )
     src = tr.add_mutually_exclusive_group()
     src.add_argument("--records", help="JSON lines: decision records with rating/escalated, or {prompt, label}")
     src.add_argument("--redis", help="read the gateway's labels from this Redis URL")
+    src.add_argument("--config", help="the gateway config (Redis URL, password, ladder, quality target from it)")
     tr.add_argument("--redis-password-file", default=None, help="Redis password from a file (keeps it out of ps)")
-    tr.add_argument("--out", required=True, help="where to write the model (load it with HYBRID_AI_ROUTER_MODEL)")
+    out = tr.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="write a learned-router model file (load it with HYBRID_AI_ROUTER_MODEL)")
+    out.add_argument("--publish", action="store_true", help="publish an adaptive-router refit through Redis")
+    tr.add_argument("--quality-target", type=float, default=None, help="override the config's quality target")
+    tr.add_argument("--tier", default=None, help="with --redis: the tier whose ladder the thresholds apply to")
+    tr.add_argument("--json", action="store_true", help="with --publish: print the outcome as JSON")
     tr.add_argument("--exemplars", default=None, help="base exemplars (default: the shipped ones)")
     tr.add_argument("--user-weight", type=float, default=3.0, help="weight of one user label against one exemplar")
     tr.add_argument("--min-word-count", type=int, default=2, help="learn weights for words seen this often (0: off)")
     tr.set_defaults(_action=_train)
+
+    rb = sub.add_parser("rollback", help="put the previous adaptive-router model back live (every gateway)")
+    rsrc = rb.add_mutually_exclusive_group(required=True)
+    rsrc.add_argument("--config", help="the gateway config (Redis URL and password from it)")
+    rsrc.add_argument("--redis", help="the gateway's Redis URL")
+    rb.add_argument("--redis-password-file", default=None, help="Redis password from a file")
+    rb.set_defaults(_action=_rollback)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="play a labelled set as traffic through the learning router; print APGR, cloud share, quality",
+    )
+    sim.add_argument("--data", required=True, help='JSON lines {"prompt", "local", "cloud"} (router sim-data)')
+    sim.add_argument("--labels", type=int, required=True, metavar="K", help="requests the shadow sampler labels")
+    sim.add_argument("--quality-target", type=float, default=0.95, help="quality target Q (default 0.95)")
+    sim.add_argument("--seed", type=int, default=0, help="shuffle and sampling seed (default 0)")
+    sim.add_argument("--label-noise", type=float, default=0.0, metavar="P", help="swap a label's pair with prob. P")
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.set_defaults(_action=_simulate)
+
+    sd = sub.add_parser("sim-data", help="write simulate files from every labelled set given")
+    sd.add_argument("--out", required=True, help="folder for one <set>.jsonl per labelled set")
+    sd.add_argument("--dev", default=None, help="the routing-eval dev folder (MT-Bench, GSM8K)")
+    sd.add_argument("--heldout", default=None, help="a folder of held-out sets (data/router/heldout)")
+    sd.add_argument("--routerdc", default=None, help="a clone of shuhao02/RouterDC (whole RouterBench sets)")
+    sd.add_argument("--alpaca-eval", default=None, help="a clone of tatsu-lab/alpaca_eval (all 805 instructions)")
+    sd.set_defaults(_action=_sim_data)
 
     bd = sub.add_parser("build-data", help="build the decontaminated public outcome corpus (maintainers)")
     bd.add_argument("--dev", required=True, help="the routing-eval dev folder (its prompts are removed)")
@@ -349,9 +392,113 @@ def records_from_redis(url: str, password: str | None = None) -> list[dict[str, 
     return rows + list(seen.values())
 
 
+def _redis_client(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
+    """(a Redis client, the gateway config when --config was given)."""
+    import redis
+
+    cfg = None
+    if getattr(args, "config", None):
+        from hybrid_ai import config
+
+        cfg = config.load(args.config)
+        url, password = cfg["redis"]["url"], cfg["redis"].get("password")
+    else:
+        url = args.redis
+        password = None
+        if args.redis_password_file:
+            password = Path(args.redis_password_file).read_text(encoding="utf-8").strip()
+    extra = {"password": password} if password else {}
+    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=30, **extra)
+    try:
+        client.ping()
+    except Exception as exc:
+        if type(exc).__module__.startswith("redis"):
+            raise ValueError(f"cannot reach Redis at {url}: {exc}") from None
+        raise
+    return client, cfg
+
+
+def _train_publish(args: argparse.Namespace) -> int:
+    from hybrid_ai.labels import LabelStore
+    from hybrid_ai.router import publish
+    from hybrid_ai.tiers import load_tier
+
+    if not (args.config or args.redis):
+        raise ValueError("--publish needs --config FILE (the gateway's) or --redis URL")
+    client, cfg = _redis_client(args)
+    if cfg is not None:
+        ladder = cfg["ladder"]
+        learning = cfg["learning"]
+        target = learning["quality_target"]
+        confidence, min_labels = float(learning["confidence"]), int(learning["min_labels"])
+    else:
+        tier = load_tier(args.tier or "1")
+        ladder = tier["routing"]["ladder"]
+        target = tier["routing"].get("quality_target")
+        confidence, min_labels = 0.95, publish.MIN_LABELS
+    if args.quality_target is not None:
+        target = args.quality_target
+    store = LabelStore(client)
+    labels = store.labels()
+    live = publish.load_live(client)
+    print(f"==> refit on {len(labels)} labels (live model: {live.version if live else 'shipped'})", flush=True)
+    outcome = publish.learn(
+        labels, ladder=ladder, target=target, live=live, confidence=confidence, min_labels=min_labels, log_fn=print
+    )
+    publish.publish(client, outcome, target=target, sources=store.counts())
+    if outcome.estimate is not None:
+        e = outcome.estimate
+        print(
+            f"quality ratio {e.ratio:.3f} (95% interval {e.low:.3f}-{e.high:.3f}) on {e.labels} labels, "
+            f"local share {e.local_share:.1%}, target {target}; thresholds {outcome.thresholds}"
+        )
+    if args.json:
+        print(json.dumps(outcome.summary()))
+    client.close()
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import publish
+
+    client, _ = _redis_client(args)
+    version = publish.rollback(client)
+    print(f"rolled back: model {version} is live again (gateways pick it up within seconds)")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import simdata, simulate
+
+    rows = simdata.read(args.data)
+    result = simulate.simulate(
+        rows, labels=args.labels, target=args.quality_target, seed=args.seed, noise=args.label_noise
+    )
+    result["data"] = str(args.data)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for k, v in result.items():
+        print(f"{k:>20}: {v}")
+    return 0
+
+
+def _sim_data(args: argparse.Namespace) -> int:
+    from hybrid_ai.router import simdata
+
+    sets = simdata.build(args.dev, args.heldout, args.routerdc, args.alpaca_eval)
+    for path, count in simdata.write(sets, args.out):
+        print(f"  {path} ({count} lines)")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from hybrid_ai.router import learned
 
+    if args.publish:
+        return _train_publish(args)
+    if args.config:
+        raise ValueError("--config goes with --publish; with --out use --records or --redis")
     if args.records:
         records = records_from_file(args.records)
     elif args.redis:
