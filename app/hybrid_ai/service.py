@@ -512,6 +512,7 @@ class Gateway:
                     result.text,
                     result.tokens_in,
                     result.tokens_out,
+                    req.max_tokens,
                 )
             )
         if self.tasks is not None:
@@ -527,6 +528,7 @@ class Gateway:
                     result.cloud_equivalent_usd,
                     result.tokens_in,
                     result.tokens_out,
+                    req.max_tokens,
                 )
             )
 

@@ -148,6 +148,7 @@ class Job:
     answer: str
     tokens_in: int
     tokens_out: int
+    max_tokens: int = 512  # the user's request's: the other side answers under the same limit
 
 
 class Shadow:
@@ -260,26 +261,33 @@ class Shadow:
             local_side = job.answered_by != CLOUD
             other = CLOUD if local_side else self.local_models[0]
             question = "\n\n".join(x for x in (job.system, job.prompt) if x)
-            # reserve the worst case of each step before it runs: first the other side's answer,
-            # then (its length known) the two judge calls
+            # Reserve the worst case before any call: the other side's answer, and two judge calls
+            # whose input holds that answer at up to 8 bytes a token. Once the answer is known,
+            # a longer one reserves the difference first (refused: stop before judging).
             sent = (job.system or "") + "".join(str(m.get("content", "")) for m in job.messages)
-            reserved = self._worst_case(other, sent, s.max_tokens)
+            max_tokens = min(s.max_tokens, job.max_tokens)
+            room = "x" * (8 * max_tokens)
+            judge_planned = 2 * self._worst_case(
+                s.judge, JUDGE_SYSTEM + judge_prompt(question, job.answer, room), JUDGE_MAX_TOKENS
+            )
+            reserved = self._worst_case(other, sent, max_tokens) + judge_planned
             if not self._reserve(reserved):
                 reserved = 0.0
                 self._count("skipped_budget")
                 return
-            inputs = ChatInput(job.messages, job.system, s.max_tokens, 0.0)
+            inputs = ChatInput(job.messages, job.system, max_tokens, 0.0)
             got: Completion = self.providers[other].complete(inputs)
             spent += self.prices.call(other, got.tokens_in, got.tokens_out).cost_usd
             if not got.text.strip():
                 self._count("failures")
                 return
             judge_in = JUDGE_SYSTEM + judge_prompt(question, job.answer, got.text)
-            judge_cost = 2 * self._worst_case(s.judge, judge_in, JUDGE_MAX_TOKENS)
-            if not self._reserve(judge_cost):
-                self._count("skipped_budget")
-                return
-            reserved += judge_cost
+            extra = 2 * self._worst_case(s.judge, judge_in, JUDGE_MAX_TOKENS) - judge_planned
+            if extra > 0:
+                if not self._reserve(extra):
+                    self._count("skipped_budget")
+                    return
+                reserved += extra
             local_answer, cloud_answer = (job.answer, got.text) if local_side else (got.text, job.answer)
             verdicts = []
             judge = self.providers[s.judge]

@@ -42,11 +42,12 @@ def tier_data(n: int) -> dict:
 
 
 def candidate_prompts() -> list[str]:
-    """Prompts spanning the heuristic's score range: length x complex words x code."""
+    """Prompts spanning the routers' score ranges (heuristic, and the adaptive router's shipped
+    model): length x complex words x code."""
     words = ["compare", "analyse", "step by step"]
     filler = "Keep the answer plain and short for a reader new to the topic. "
     out = []
-    for length in (0, 3, 10):  # < 100, 100..500, > 500 characters of filler
+    for length in (0, 3, 5, 10):  # < 100, 100..500, > 500 characters of filler
         for n_words in range(len(words) + 1):
             for code in (False, True):
                 text = "Tell me about sorting lists"

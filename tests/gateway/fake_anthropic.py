@@ -3,6 +3,11 @@
 POST /v1/messages answers like the real API (JSON, or SSE events when "stream": true) with
 usage counted from the request (~4 characters a token) and the reply text. Behaviour is set
 per test: `server.mode = "ok" | "429" | "500" | "overloaded"`; `server.calls` counts requests.
+
+As a judge (a request whose system prompt asks for a verdict, as hybrid_ai.shadow sends): it
+answers `server.verdict` when set ("A", "B", "TIE" or any text), else it prefers the answer that
+is its own reply (a position-consistent judge that finds the cloud better); `server.judge_calls`
+counts those requests.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ class Handler(BaseHTTPRequestHandler):
             m["content"] if isinstance(m["content"], str) else "" for m in req.get("messages", [])
         )
         words = REPLY.split(" ")
+        if "judge" in str(req.get("system") or ""):
+            with srv.lock:
+                srv.judge_calls += 1
+            words = [srv.verdict or _own_answer_first(prompt)]
         max_tokens = int(req.get("max_tokens", 16))
         out_words = words[:max_tokens]
         text = " ".join(out_words)
@@ -149,6 +158,8 @@ class FakeAnthropic(ThreadingHTTPServer):
         self.last_request: dict[str, Any] | None = None
         self.last_headers: dict[str, str] = {}
         self.last_key = ""
+        self.verdict: str | None = None
+        self.judge_calls = 0
         self.lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
@@ -163,6 +174,12 @@ class FakeAnthropic(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+def _own_answer_first(judge_prompt: str) -> str:
+    """'A' when answer A is this stand-in's reply, else 'B'."""
+    first = judge_prompt.split("[Answer A]", 1)[-1].split("[Answer B]", 1)[0]
+    return "A" if REPLY.split(" ")[0] in first and "cloud answer" in first else "B"
 
 
 def tokens_for(text: str) -> int:
