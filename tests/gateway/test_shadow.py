@@ -82,7 +82,7 @@ def test_a_cloud_answer_is_judged_against_the_cheapest_local_rung(build_app, clo
     app, gw, db = _app(build_app)
     cloud.verdict = "TIE"
     try:
-        r, body = _ask(app, {"prompt": "Explain", "model": "cloud", "max_tokens": 16})
+        _r, body = _ask(app, {"prompt": "Explain", "model": "cloud", "max_tokens": 16})
         gw.shadow.join(60)
     finally:
         cloud.verdict = None

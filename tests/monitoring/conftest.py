@@ -14,12 +14,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .render import render
 
 HERE = Path(__file__).resolve().parent
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+QUALITY_TARGET = 0.9
 
 
 def free_port() -> int:
@@ -80,8 +82,9 @@ class PromAPI:
 class Gateway:
     """`hybrid-ai serve` (gunicorn, 2 workers, multiprocess metrics) on a free port, with its backends."""
 
-    def __init__(self, url: str, key: str, task_env: dict[str, str], cloud_model: str):
+    def __init__(self, url: str, key: str, task_env: dict[str, str], cloud_model: str, redis_url: str):
         self.url, self.key, self.task_env, self.cloud_model = url, key, task_env, cloud_model
+        self.redis_url = redis_url  # the fleet-wide figures (quality, labels, shadow spend) live here
 
     def chat(self, prompt: str, model: str = "auto") -> dict:
         import json
@@ -101,7 +104,8 @@ def gateway(tmp_path_factory):
     """The real gateway with Redis, llama.cpp's server (small Gemma GGUF) and the Anthropic stand-in.
 
     Taskwarrior is on, with the taskwarrior role's rendered taskrc and on-add hook, so routing
-    records go through the same validation as on a server.
+    records go through the same validation as on a server. A quality target is configured, so
+    /metrics carries api_gateway_quality_target (the quality panel's target line).
     """
     from tests.gateway.conftest import KEYS, make_config
     from tests.gateway.fake_anthropic import FakeAnthropic
@@ -150,7 +154,7 @@ def gateway(tmp_path_factory):
         try:
             wait_http(f"http://127.0.0.1:{port}/health", proc, 60)
             task_env = {**os.environ, "TASKRC": str(work / ".taskrc"), "TASKDATA": str(data), "HOME": str(work)}
-            yield Gateway(f"http://127.0.0.1:{port}", KEYS[0], task_env, cfg["cloud"]["model"])
+            yield Gateway(f"http://127.0.0.1:{port}", KEYS[0], task_env, cfg["cloud"]["model"], redis.url)
         finally:
             stop(proc)
             log.close()

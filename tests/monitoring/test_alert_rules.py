@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from .conftest import PROMTOOL
+from .fleet import not_under_max
 from .render import render
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +30,7 @@ def test_rules_pass_promtool_check(tmp_path):
     path.write_text(render("prometheus", "hybrid-ai.rules.yml.j2"))
     out = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "SUCCESS: 8 rules found" in out.stdout + out.stderr
+    assert "SUCCESS: 9 rules found" in out.stdout + out.stderr
 
 
 def test_every_alert_has_severity_and_text(rules):
@@ -44,10 +45,19 @@ def test_every_alert_has_severity_and_text(rules):
         "HybridAICacheHitRateCollapse",
         "HybridAICacheErrors",
         "HybridAIModelDiskFilling",
+        "HybridAIQualityBelowTarget",
     }
     for a in alerts:
         assert a["labels"]["severity"] in ("warning", "critical"), a["alert"]
         assert a["annotations"]["summary"] and a["annotations"]["description"], a["alert"]
+
+
+def test_fleet_wide_gauges_are_taken_with_max(rules):
+    """Every gateway reports the same Redis-backed gauges: sum() over a fleet would multiply them."""
+    bad = {a["alert"]: not_under_max(a["expr"]) for a in _alerts(rules) if not_under_max(a["expr"])}
+    assert not bad, bad
+    assert not_under_max("sum(api_gateway_quality_labels) >= 50") == ["api_gateway_quality_labels"]
+    assert not_under_max("max by (source) (api_gateway_labels) > max(api_gateway_quality_ratio_low)") == []
 
 
 def test_every_alert_fires_in_promtool_unit_tests(tmp_path, rules):
@@ -59,6 +69,8 @@ def test_every_alert_fires_in_promtool_unit_tests(tmp_path, rules):
     spec = yaml.safe_load((HERE / "alerts_test.yml").read_text())
     tested = {t["alertname"] for case in spec["tests"] for t in case["alert_rule_test"] if t.get("exp_alerts")}
     assert tested == {a["alert"] for a in _alerts(rules)}, "every alert needs a case where it fires"
+    quiet = {t["alertname"] for case in spec["tests"] for t in case["alert_rule_test"] if t.get("exp_alerts") == []}
+    assert quiet == {a["alert"] for a in _alerts(rules)}, "every alert needs a case where it stays quiet"
     out = subprocess.run([PROMTOOL, "test", "rules", "alerts_test.yml"], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SUCCESS" in out.stdout + out.stderr

@@ -32,7 +32,6 @@ from hybrid_ai.router.features import FEATURE_NAMES, extract
 
 FORMAT = "hybrid-ai/adaptive-router/1"
 _WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
-_MAX_CHARS = 8000
 SCALE = 4.0  # logit units per unit of predicted quality gain
 # The shipped model's scores sit high (it was fitted to say "needs the strong model" on most
 # benchmark prompts): shifted by this many logits, it sends, at the tiers' first threshold (0.3),
@@ -44,12 +43,12 @@ SHIPPED_OFFSET = -3.19
 DEFAULT_RECIPE: dict[str, Any] = {
     "buckets": 1 << 18,
     "word_ngrams": [1, 2],
-    "char_ngrams": [],
-    "dense": True,  # the 14 explainable features
-    "base": True,  # the shipped model's logit
-    "dense_scale": 1.0,
+    "max_chars": 6000,
+    "feature_scale": 0.25,  # prior variance of the 14 explainable features' weights, in total
+    "length_scale": 1.0,  # prior variance of the log-length weight
+    "lambda": 10.0,
+    "offsets": [0.0, 0.02, 0.05, 0.1],  # weights of the shipped model's (standardised) logit
 }
-LAMBDAS = (1.0, 3.0, 10.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -77,53 +76,46 @@ def _logit(p: float) -> float:
 
 
 class Featurizer:
-    """Hashed n-gram indexes (binary, L2-normalised) and the dense block of a prompt."""
+    """What the model reads of a prompt: hashed word n-grams (1 + log tf, L2-normalised), the 14
+    explainable features and the log of the word count, and the shipped model's logit (computed
+    from the same features, so they are extracted once)."""
 
     def __init__(self, recipe: dict[str, Any]) -> None:
         self.recipe = {**DEFAULT_RECIPE, **recipe}
         self.buckets = int(self.recipe["buckets"])
         self.words = tuple(int(n) for n in self.recipe["word_ngrams"])
-        self.chars = tuple(int(n) for n in self.recipe["char_ngrams"])
-        self.dense = bool(self.recipe["dense"])
-        self.base = bool(self.recipe["base"])
-        self.dense_scale = float(self.recipe["dense_scale"])
-        self._base = _base_router() if self.base else None
+        self.max_chars = int(self.recipe["max_chars"])
+        base = _base_router()
+        self._bias = base.bias
+        self._w = [base.weights[k] for k in FEATURE_NAMES]
 
-    @property
-    def n_dense(self) -> int:
-        return (len(FEATURE_NAMES) if self.dense else 0) + (1 if self.base else 0)
-
-    def sparse(self, prompt: str) -> tuple[list[int], float]:
-        """(bucket indexes, the value of each: 1/sqrt(count))."""
-        text = prompt if len(prompt) <= _MAX_CHARS else prompt[: _MAX_CHARS - 2000] + "\n" + prompt[-2000:]
-        toks = _WORD.findall(text.lower())
-        seen: set[int] = set()
+    def sparse(self, prompt: str) -> tuple[list[int], list[float], int]:
+        """(bucket indexes, their values, the number of tokens)."""
+        toks = _WORD.findall(prompt[: self.max_chars].lower())
+        counts: dict[int, int] = {}
         crc, d = zlib.crc32, self.buckets
         for n in self.words:
             for i in range(len(toks) - n + 1):
-                seen.add(crc(("w" + " ".join(toks[i : i + n])).encode()) % d)
-        if self.chars:
-            joined = " " + " ".join(toks) + " "
-            for n in self.chars:
-                for i in range(len(joined) - n + 1):
-                    seen.add(crc(("c" + joined[i : i + n]).encode()) % d)
-        idx = sorted(seen)
-        return idx, (1.0 / math.sqrt(len(idx)) if idx else 0.0)
+                h = crc(("w" + " ".join(toks[i : i + n])).encode()) % d
+                counts[h] = counts.get(h, 0) + 1
+        idx = sorted(counts)
+        vals = [1.0 + math.log(counts[i]) for i in idx]
+        norm = math.sqrt(sum(v * v for v in vals)) or 1.0
+        return idx, [v / norm for v in vals], len(toks)
 
-    def dense_row(self, prompt: str, system: str | None) -> tuple[list[float], float]:
-        """(dense features, the shipped model's logit)."""
-        row: list[float] = []
-        if self.dense:
-            f = extract(prompt, system)
-            row.extend(self.dense_scale * f[k] for k in FEATURE_NAMES)
-        base = _logit(self._base.score(prompt, system).value) if self._base is not None else 0.0
-        if self.base:
-            row.append(base)
+    def dense(self, prompt: str, system: str | None, n_tokens: int) -> tuple[list[float], float]:
+        """(the 14 features and log1p(token count), the shipped model's logit)."""
+        f = extract(prompt, system)
+        row = [f[k] for k in FEATURE_NAMES]
+        base = self._bias + sum(a * b for a, b in zip(self._w, row, strict=True))
+        row.append(math.log1p(n_tokens))
         return row, base
 
 
 class Model:
-    """A fitted correction: score = sigmoid(base_logit + SCALE * prediction)."""
+    """A fitted correction. gain = bias + n-grams + dense + a * (standardised shipped logit);
+    score = sigmoid(SHIPPED_OFFSET + mean shipped logit + SCALE * (gain - bias)), so with no
+    signal in the labels it orders prompts as the shipped model does."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         if data.get("format") != FORMAT:
@@ -131,7 +123,11 @@ class Model:
         self.data = data
         self.featurizer = Featurizer(data["recipe"])
         self.bias = float(data["bias"])
-        self.dense_w = [float(v) for v in data["dense"]]
+        self.dense_w = [float(v) for v in data["dense_w"]]
+        self.dense_mu = [float(v) for v in data["dense_mu"]]
+        self.dense_sd = [float(v) for v in data["dense_sd"]]
+        self.offset = float(data["offset"])
+        self.base_mu, self.base_sd = float(data["base_mu"]), float(data["base_sd"])
         w = array("f")
         w.frombytes(zlib.decompress(base64.b64decode(data["sparse"])))
         if len(w) != self.featurizer.buckets:
@@ -140,23 +136,26 @@ class Model:
         self.version = str(data.get("version", ""))
         self.thresholds = {str(k): float(v) for k, v in (data.get("thresholds") or {}).items()}
 
-    def predict(self, prompt: str, system: str | None = None) -> tuple[float, float, float]:
-        """(predicted quality gain of the cloud, its n-gram part, the shipped model's logit)."""
-        idx, value = self.featurizer.sparse(prompt)
+    def predict(self, prompt: str, system: str | None = None) -> tuple[float, float, float, float]:
+        """(predicted gain minus the bias, its n-gram part, its dense part, the shipped logit)."""
+        idx, vals, n_tokens = self.featurizer.sparse(prompt)
         w = self.sparse_w
-        words = value * sum(w[i] for i in idx)
-        row, base = self.featurizer.dense_row(prompt, system)
-        dense = sum(a * b for a, b in zip(self.dense_w, row, strict=True))
-        return self.bias + words + dense, words, base
+        words = sum(w[i] * v for i, v in zip(idx, vals, strict=True))
+        row, base = self.featurizer.dense(prompt, system, n_tokens)
+        dense = sum(
+            wt * (x - mu) / sd for wt, x, mu, sd in zip(self.dense_w, row, self.dense_mu, self.dense_sd, strict=True)
+        )
+        shipped = self.offset * (base - self.base_mu) / self.base_sd
+        return words + dense + shipped, words, dense, base
 
     def score(self, prompt: str, system: str | None = None) -> Score:
-        pred, words, base = self.predict(prompt, system)
-        z = base + SHIPPED_OFFSET + SCALE * pred
-        value = 1.0 / (1.0 + math.exp(-z)) if z >= -700 else 0.0
+        pred, words, dense, _base = self.predict(prompt, system)
+        z = SHIPPED_OFFSET + self.base_mu + SCALE * pred
+        value = 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
         factors = {
-            "shipped": round(base, 4),
-            "traffic": round(SCALE * (pred - words), 4),
             "words": round(SCALE * words, 4),
+            "features": round(SCALE * dense, 4),
+            "shipped": round(SCALE * (pred - words - dense), 4),
         }
         return Score(value=round(value, 6), factors=factors, router="adaptive")
 
@@ -175,71 +174,71 @@ class Model:
 # ---------------------------------------------------------------- fitting (numpy)
 
 
-def _design(featurizer: Featurizer, examples: Sequence[Example]) -> tuple[Any, Any, Any, Any]:
+def _design(featurizer: Featurizer, examples: Sequence[Example]) -> tuple[Any, Any, Any, Any, Any]:
     import numpy as np
 
-    rows, cols, vals, dense = [], [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    dense, base = [], []
     for r, ex in enumerate(examples):
-        idx, value = featurizer.sparse(ex.prompt)
+        idx, v, n_tokens = featurizer.sparse(ex.prompt)
         rows.extend([r] * len(idx))
         cols.extend(idx)
-        vals.extend([value] * len(idx))
-        dense.append(featurizer.dense_row(ex.prompt, ex.system)[0])
-    d = np.asarray(dense, dtype=np.float64).reshape(len(examples), featurizer.n_dense)
-    return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(vals), d
+        vals.extend(v)
+        d, b = featurizer.dense(ex.prompt, ex.system, n_tokens)
+        dense.append(d)
+        base.append(b)
+    return (
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(vals, dtype=np.float64),
+        np.asarray(dense, dtype=np.float64),
+        np.asarray(base, dtype=np.float64),
+    )
 
 
-def _ridge(rows, cols, vals, dense, y, w, lam: float, buckets: int, iters: int = 200):
-    """Weighted ridge with an unpenalised intercept, by conjugate gradient on the normal equations
-    over the columns the data uses (the rest stay 0)."""
+def _ridge(rows, cols, vals, dense, targets, lam: float, iters: int = 300):
+    """Ridge without intercept (targets centred by the caller) for several targets at once, by
+    conjugate gradient on the normal equations over the columns the rows use. Returns
+    (weights of the used columns, dense weights, the used column ids), one column per target."""
     import numpy as np
 
     used, inv = np.unique(cols, return_inverse=True)
     m, k = len(used), dense.shape[1]
-    n = len(y)
-    sw = w / w.mean()
-    ybar = float((sw * y).sum() / sw.sum())
-    yc = y - ybar
-    # centre the dense block (weighted) so the intercept stays ybar
-    dmean = (sw[:, None] * dense).sum(axis=0) / sw.sum() if k else np.zeros(0)
-    dc = dense - dmean
+    n = dense.shape[0]
+    t = targets.shape[1]
 
-    def mat(beta):
-        s = np.bincount(rows, weights=vals * beta[:m][inv], minlength=n)
-        if k:
-            s = s + dc @ beta[m:]
-        s = s * sw
-        g = np.bincount(inv, weights=vals * s[rows], minlength=m)
-        out = np.empty(m + k)
-        out[:m] = g + lam * beta[:m]
-        if k:
-            out[m:] = dc.T @ s + lam * beta[m:]
+    def xt(u):  # X^T u for u of shape (n, t)
+        out = np.empty((m + k, t))
+        for j in range(t):
+            out[:m, j] = np.bincount(inv, weights=vals * u[rows, j], minlength=m)
+        out[m:] = dense.T @ u
         return out
 
-    rhs = np.empty(m + k)
-    rhs[:m] = np.bincount(inv, weights=vals * (sw * yc)[rows], minlength=m)
-    if k:
-        rhs[m:] = dc.T @ (sw * yc)
-    beta = np.zeros(m + k)
-    r = rhs - mat(beta)
+    def x(beta):  # X beta, shape (n, t)
+        out = np.empty((n, t))
+        for j in range(t):
+            out[:, j] = np.bincount(rows, weights=vals * beta[:m, j][inv], minlength=n)
+        return out + dense @ beta[m:]
+
+    rhs = xt(targets)
+    beta = np.zeros((m + k, t))
+    r = rhs.copy()
     p = r.copy()
-    rs = float(r @ r)
-    tol = 1e-10 * max(1.0, float(rhs @ rhs))
+    rs = (r * r).sum(axis=0)
+    tol = 1e-12 * np.maximum(1.0, (rhs * rhs).sum(axis=0))
     for _ in range(iters):
-        if rs <= tol:
+        if np.all(rs <= tol):
             break
-        ap = mat(p)
-        alpha = rs / float(p @ ap)
+        ap = xt(x(p)) + lam * p
+        alpha = rs / np.maximum((p * ap).sum(axis=0), 1e-300)
         beta += alpha * p
         r -= alpha * ap
-        new = float(r @ r)
-        p = r + (new / rs) * p
+        new = (r * r).sum(axis=0)
+        p = r + (new / np.maximum(rs, 1e-300)) * p
         rs = new
-    sparse_w = np.zeros(buckets, dtype=np.float32)
-    sparse_w[used] = beta[:m]
-    dense_w = beta[m:]
-    bias = ybar - float(dmean @ dense_w) if k else ybar
-    return bias, dense_w, sparse_w
+    return beta[:m], beta[m:], used
 
 
 def _apgr(scores, local, cloud) -> float:
@@ -261,73 +260,90 @@ def fit(
     examples: Sequence[Example],
     *,
     recipe: dict[str, Any] | None = None,
-    lam: float | None = None,
-    lambdas: Sequence[float] = LAMBDAS,
+    offset: float | None = None,
     folds: int = 5,
     seed: int = 0,
     version: str | None = None,
-    log: Any = None,
 ) -> tuple[Model, dict[str, Any]]:
-    """Fit on labelled examples. `lam` None: chosen by k-fold cross-validated APGR on the
-    examples themselves. Returns the model and a report with each fold's out-of-fold scores
-    (for calibration: scores of labels the model did not see)."""
+    """Ridge regression of the quality gain (cloud - local) on the featurizer's view of each
+    labelled prompt, with the shipped model's standardised logit as a fixed offset whose weight
+    (`recipe["offsets"]`) is chosen by k-fold cross-validated APGR on the labels themselves.
+
+    Returns the model and a report with the out-of-fold scores (each label scored by a model
+    fitted without it: what calibration reads, so thresholds are not set on memorised labels)."""
     import numpy as np
 
     if not examples:
         raise ValueError("no labelled examples to fit on")
     featurizer = Featurizer(recipe or {})
-    rows, cols, vals, dense = _design(featurizer, examples)
+    rec = featurizer.recipe
+    lam = float(rec["lambda"])
+    rows, cols, vals, dense, base = _design(featurizer, examples)
+    n = len(examples)
+    mu = dense.mean(axis=0)
+    sd = dense.std(axis=0)
+    sd[sd < 1e-9] = np.inf  # a constant feature carries nothing
+    prior = np.asarray(
+        [math.sqrt(float(rec["feature_scale"]) / len(FEATURE_NAMES))] * len(FEATURE_NAMES)
+        + [math.sqrt(float(rec["length_scale"]))]
+    )
+    z = (dense - mu) / sd * prior
+    base_mu = float(base.mean())
+    base_sd = float(base.std()) or 1.0
+    bz = (base - base_mu) / base_sd
     y = np.asarray([e.gain for e in examples], dtype=np.float64)
-    w = np.asarray([e.weight for e in examples], dtype=np.float64)
-    base = dense[:, -1] if featurizer.base else np.zeros(len(examples))
+    ybar = float(y.mean())
+    targets = np.stack([y - ybar, bz], axis=1)  # ridge is linear in its target: fit both once
     local = [e.local for e in examples]
     cloud = [e.cloud for e in examples]
-    n = len(examples)
+    offsets = [float(offset)] if offset is not None else [float(a) for a in rec["offsets"]]
     k = min(folds, n) if n >= 10 else 0
-    parts = _folds(n, k, seed) if k >= 2 else []
-    oof: dict[float, Any] = {}
-    cv: dict[str, float] = {}
-    for lm in [lam] if lam is not None else lambdas:
-        pred = np.zeros(n)
-        for part in parts:
+    oof = np.zeros((n, 2))
+    if k >= 2:
+        for part in _folds(n, k, seed):
             test = np.zeros(n, dtype=bool)
             test[part] = True
-            train_rows = ~test
-            keep = train_rows[rows]
-            remap = np.cumsum(train_rows) - 1
-            b, dw, sw = _ridge(
-                remap[rows[keep]],
-                cols[keep],
-                vals[keep],
-                dense[train_rows],
-                y[train_rows],
-                w[train_rows],
-                lm,
-                featurizer.buckets,
-            )
+            train = ~test
+            keep = train[rows]
+            remap = np.cumsum(train) - 1
+            sw, dw, used = _ridge(remap[rows[keep]], cols[keep], vals[keep], z[train], targets[train], lam)
+            full = np.zeros((featurizer.buckets, 2))
+            full[used] = sw
             tk = test[rows]
             tmap = np.cumsum(test) - 1
-            sp = np.bincount(tmap[rows[tk]], weights=vals[tk] * sw[cols[tk]], minlength=int(test.sum()))
-            pred[test] = b + sp + (dense[test] @ dw if dense.shape[1] else 0.0)
-        oof[lm] = base + SCALE * pred
-        cv[str(lm)] = round(_apgr(oof[lm], local, cloud), 4) if parts else float("nan")
-    chosen = lam if lam is not None else max(lambdas, key=lambda v: (cv[str(v)], v))
-    if log:
-        log(f"  ridge strength by {k}-fold APGR on the labels: {cv} -> {chosen:g}")
-    bias, dense_w, sparse_w = _ridge(rows, cols, vals, dense, y, w, chosen, featurizer.buckets)
+            for j in range(2):
+                oof[test, j] = np.bincount(
+                    tmap[rows[tk]], weights=vals[tk] * full[cols[tk], j], minlength=int(test.sum())
+                )
+            oof[test] += z[test] @ dw
+    cv = {}
+    for a in offsets:
+        cv[str(a)] = round(_apgr(oof[:, 0] - a * oof[:, 1] + a * bz, local, cloud), 4) if k >= 2 else None
+    chosen = max(offsets, key=lambda a: (cv[str(a)] or 0.0, -a)) if k >= 2 else offsets[0]
+    sw, dw, used = _ridge(rows, cols, vals, z, targets[:, :1] - chosen * targets[:, 1:], lam)
+    sparse_w = np.zeros(featurizer.buckets, dtype=np.float32)
+    sparse_w[used] = sw[:, 0]
+    dense_w = dw[:, 0] * prior  # weights on the standardised features
     data = {
         "format": FORMAT,
         "version": version or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
-        "recipe": featurizer.recipe,
-        "bias": float(bias),
-        "dense": [float(v) for v in dense_w],
+        "recipe": rec,
+        "bias": ybar,
+        "dense_w": [float(v) for v in dense_w],
+        "dense_mu": [float(v) for v in mu],
+        "dense_sd": [float(v) if np.isfinite(v) else 1e300 for v in sd],
+        "offset": chosen,
+        "base_mu": base_mu,
+        "base_sd": base_sd,
         "sparse": base64.b64encode(zlib.compress(sparse_w.astype("<f4").tobytes(), 6)).decode(),
         "labels": n,
-        "lambda": chosen,
         "cv_apgr": cv,
     }
-    oof_scores = [1.0 / (1.0 + math.exp(-z)) for z in oof[chosen]] if parts else None
-    return Model(data), {"oof_scores": oof_scores, "cv_apgr": cv, "lambda": chosen}
+    oof_scores = None
+    if k >= 2:
+        gain = oof[:, 0] - chosen * oof[:, 1] + chosen * bz
+        oof_scores = [1.0 / (1.0 + math.exp(-(SHIPPED_OFFSET + base_mu + SCALE * g))) for g in gain]
+    return Model(data), {"oof_scores": oof_scores, "cv_apgr": cv, "offset": chosen}
 
 
 # ---------------------------------------------------------------- the router

@@ -443,13 +443,14 @@ def _train_publish(args: argparse.Namespace) -> int:
     live = publish.load_live(client)
     print(f"==> refit on {len(labels)} labels (live model: {live.version if live else 'shipped'})", flush=True)
     outcome = publish.learn(
-        labels, ladder=ladder, target=target, live=live, confidence=confidence, min_labels=min_labels, log_fn=print
+        labels, ladder=ladder, target=target, live=live, confidence=confidence, min_labels=min_labels
     )
+    print(outcome.reason)
     publish.publish(client, outcome, target=target, sources=store.counts())
     if outcome.estimate is not None:
         e = outcome.estimate
         print(
-            f"quality ratio {e.ratio:.3f} (95% interval {e.low:.3f}-{e.high:.3f}) on {e.labels} labels, "
+            f"quality ratio {e.ratio:.3f} (95% interval {e.low:.3f}-{e.high:.3f}) on {e.n} labels, "
             f"local share {e.local_share:.1%}, target {target}; thresholds {outcome.thresholds}"
         )
     if args.json:

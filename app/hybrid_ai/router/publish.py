@@ -113,11 +113,11 @@ def learn(
         final = live
     else:
         # validated: fit the same recipe and strength on every label, publish that
-        final, report = adaptive.fit(examples(labels), recipe=recipe, lam=report["lambda"], seed=seed)
+        final, report = adaptive.fit(examples(labels), recipe=recipe, offset=report["offset"], seed=seed)
         out.model = final
         out.reason = (
             f"published: APGR {new_apgr:.3f} vs {old_apgr:.3f} on {len(test)} held-back labels "
-            f"({len(train)} fitted, ridge strength {report['lambda']:g})"
+            f"({len(train)} fitted, shipped-model weight {report['offset']:g})"
         )
     if target is not None:
         if final is not None and final is out.model and report.get("oof_scores"):

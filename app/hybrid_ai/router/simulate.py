@@ -95,7 +95,7 @@ def simulate(
         "decision": outcome.reason,
         "estimate_on_labels": outcome.estimate.as_dict() if outcome.estimate else None,
         "cut": outcome.cut,
-        "ridge_lambda": outcome.model.data["lambda"] if outcome.model else None,
+        "shipped_weight": outcome.model.data["offset"] if outcome.model else None,
         "learn_s": round(outcome.seconds, 2),
         "decision_ms": round(decide_ms, 4),
         "seconds": round(time.monotonic() - t0, 2),
