@@ -157,7 +157,7 @@ class Model:
             "features": round(SCALE * dense, 4),
             "shipped": round(SCALE * (pred - words - dense), 4),
         }
-        return Score(value=round(value, 6), factors=factors, router="adaptive")
+        return Score(value=value, factors=factors, router="adaptive")
 
     def to_blob(self) -> str:
         """The model as text (base64 of zlib JSON): Redis clients that decode replies read it."""
@@ -374,7 +374,7 @@ class AdaptiveRouter:
         if model is None:
             s = self._base.score(prompt, system)
             value = 1.0 / (1.0 + math.exp(-(_logit(s.value) + SHIPPED_OFFSET)))
-            return Score(value=round(value, 6), factors=dict(s.factors), router=self.name)
+            return Score(value=value, factors=dict(s.factors), router=self.name)
         return model.score(prompt, system)
 
 
