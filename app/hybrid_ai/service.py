@@ -528,7 +528,6 @@ class Gateway:
                     result.cloud_equivalent_usd,
                     result.tokens_in,
                     result.tokens_out,
-                    req.max_tokens,
                 )
             )
 

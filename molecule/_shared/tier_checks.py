@@ -153,6 +153,21 @@ def test_every_ladder_rung_answers_end_to_end(host, tier, api_key):
     assert "POST /v1/chat/completions" in journal(host, "llamacpp", 300)
 
 
+def test_the_router_refit_runs_on_the_box_and_stats_report_quality(host, tier, api_key):
+    """The adaptive router's refit timer is enabled; one run of its (hardened) service succeeds
+    against the box's Redis (too few labels yet: the shipped model stays), and /api/v1/stats
+    reports the quality block with the tier's target and shadowing off."""
+    assert_service(host, "hybrid-ai-router-train.timer")
+    out = host.run("systemctl start hybrid-ai-router-train.service")
+    log = journal(host, "hybrid-ai-router-train", 20)
+    assert out.rc == 0, f"{out.stderr}\n{log}"
+    assert "refit on" in log and "the live model stays" in log, log
+    quality = call(host, api_key, "/api/v1/stats")["quality"]
+    assert quality["router"] == "adaptive" and quality["model_version"] == "shipped", quality
+    assert quality["target"] == tier["routing"]["quality_target"] and quality["shadow"]["enabled"] is False
+    assert quality["refit"]["published"] is False, quality
+
+
 def test_prometheus_holds_the_gateway_series(host):
     q = "query=sum by (backend) (api_gateway_requests_total)"
     found: set[str] = set()

@@ -133,6 +133,8 @@ def gateway(tmp_path_factory):
             taskwarrior__taskrc=str(work / ".taskrc"),
             taskwarrior__data_dir=str(data),
         )
+        cfg["learning"] = {"quality_target": QUALITY_TARGET}
+        (work / "gateway.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
         port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "ANTHROPIC_API_KEY")}
         log = (work / "gateway.log").open("w")

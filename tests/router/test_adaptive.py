@@ -155,39 +155,17 @@ def test_simulate_command_prints_the_figures(tmp_path):
         rows.append({"prompt": e.prompt, "local": e.local, "cloud": e.cloud})
     data = tmp_path / "toy.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    out = run_cli(
-        "router",
-        "simulate",
-        "--data",
-        str(data),
-        "--labels",
-        "200",
-        "--quality-target",
-        "0.95",
-        "--seed",
-        "3",
-        "--json",
-    )
+
+    def simulate(*extra):
+        return run_cli("router", "simulate", "--data", str(data), "--labels", "200", "--seed", "3", "--json", *extra)
+
+    out = simulate("--quality-target", "0.95")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
     assert res["labels"] == 200 and res["n_eval"] == 400
     assert res["apgr"] > 0.7 and res["quality_ratio"] >= 0.95  # 0.75 is a perfect router here
     assert res["cloud_share"] < 0.85 * res["random_cloud_share"]
-    noisy = json.loads(
-        run_cli(
-            "router",
-            "simulate",
-            "--data",
-            str(data),
-            "--labels",
-            "200",
-            "--seed",
-            "3",
-            "--label-noise",
-            "0.15",
-            "--json",
-        ).stdout
-    )
+    noisy = json.loads(simulate("--label-noise", "0.15").stdout)
     assert noisy["label_noise"] == 0.15 and noisy["apgr"] < res["apgr"] + 1e-9
     bad = run_cli("router", "simulate", "--data", str(data), "--labels", "600", "--json")
     assert bad.returncode == 2 and "--labels must be between" in bad.stderr

@@ -30,7 +30,7 @@ def test_services_run_hardened_on_loopback(host):
 def test_prometheus_loaded_rules_targets_and_tier_retention(host):
     rules = _get(host, "/api/v1/rules")["data"]["groups"]
     alerts = {r["name"] for g in rules for r in g["rules"] if r["type"] == "alerting"}
-    assert len(alerts) == 8 and "HybridAICloudBudgetBurn" in alerts, alerts
+    assert len(alerts) == 9 and {"HybridAICloudBudgetBurn", "HybridAIQualityBelowTarget"} <= alerts, alerts
     assert all(r["health"] == "ok" for g in rules for r in g["rules"]), rules
     flags = _get(host, "/api/v1/status/flags")["data"]
     assert flags["storage.tsdb.retention.time"] in ("7d", "1w")  # tier 1's limits.prometheus_retention
